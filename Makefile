@@ -1,0 +1,54 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.13 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/cryptopredict
+SQLITE_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-postgres test-sqlite lint format postgres bench worker
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+.env:
+	cp .env.example .env
+
+install: $(VENV)/.installed .env
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Start the local PostgreSQL when it is installed but down, and create the project database.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect 15 main start
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+	@psql "$(PG_URL)" -c 'select 1' >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres cryptopredict
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test-postgres: install postgres
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-sqlite: install
+	mkdir -p var
+	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+
+test: lint test-postgres test-sqlite
+
+bench: install postgres
+	DATABASE_URL=$(PG_URL) $(PY) benchmarks/ingest.py
+
+worker: install
+	$(VENV)/bin/celery -A cryptopredict worker --loglevel=info

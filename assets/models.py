@@ -1,0 +1,161 @@
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Now
+
+from cryptopredict.choices import Timeframe
+from cryptopredict.models import (
+    ActiveMixin,
+    TimestampedModel,
+    ValidationMixin,
+    choices_check,
+    range_check,
+)
+
+from .choices import AssetType
+
+PRICE = {"max_digits": 38, "decimal_places": 18}
+
+
+class Asset(ActiveMixin, TimestampedModel):
+    symbol = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    asset_type = models.CharField(max_length=20, choices=AssetType.choices)
+    quote_currency = models.CharField(max_length=10, null=True, blank=True)
+    external_ids = models.JSONField(null=True, blank=True, default=dict)
+    logo_url = models.TextField(null=True, blank=True)
+    links = models.JSONField(null=True, blank=True, default=dict)
+    description = models.TextField(null=True, blank=True)
+
+    market_cap = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
+    market_cap_rank = models.IntegerField(null=True, blank=True, db_index=True)
+    current_price = models.DecimalField(**PRICE, null=True, blank=True)
+    total_volume = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
+    circulating_supply = models.DecimalField(max_digits=30, decimal_places=8, null=True, blank=True)
+    total_supply = models.DecimalField(max_digits=30, decimal_places=8, null=True, blank=True)
+    max_supply = models.DecimalField(max_digits=30, decimal_places=8, null=True, blank=True)
+    price_change_percentage_24h = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    price_change_percentage_7d = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    price_change_percentage_30d = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    ath = models.DecimalField(**PRICE, null=True, blank=True)
+    ath_date = models.DateTimeField(null=True, blank=True)
+    atl = models.DecimalField(**PRICE, null=True, blank=True)
+    atl_date = models.DateTimeField(null=True, blank=True)
+    metrics_details = models.JSONField(null=True, blank=True, default=dict)
+
+    timeframe_usage = models.JSONField(null=True, blank=True, default=dict)
+    last_accessed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    access_count = models.IntegerField(default=0)
+    is_supported = models.BooleanField(default=True)
+    data_quality_score = models.IntegerField(default=100)
+    data_source = models.CharField(max_length=20, default="coingecko", db_index=True)
+    last_price_update = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "assets"
+        ordering = [F("market_cap_rank").asc(nulls_last=True), "symbol"]
+        constraints = [
+            range_check("market_cap", low=0, name="chk_market_cap_positive"),
+            range_check("current_price", low=0, low_open=True, name="chk_current_price_positive"),
+            models.CheckConstraint(
+                condition=(Q(circulating_supply__isnull=True) | Q(circulating_supply__gte=0))
+                & (Q(total_supply__isnull=True) | Q(total_supply__gte=0))
+                & (Q(max_supply__isnull=True) | Q(max_supply__gte=0)),
+                name="chk_supply_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_supply__isnull=True)
+                | Q(circulating_supply__isnull=True)
+                | Q(circulating_supply__lte=F("max_supply")),
+                name="chk_supply_within_max",
+            ),
+            models.CheckConstraint(condition=Q(data_quality_score__range=(0, 100)), name="chk_data_quality"),
+            range_check("market_cap_rank", low=0, low_open=True, name="chk_market_cap_rank"),
+            models.CheckConstraint(condition=Q(access_count__gte=0), name="chk_access_count_positive"),
+            choices_check("asset_type", AssetType, name="chk_assets_asset_type"),
+        ]
+        indexes = [
+            models.Index(fields=["asset_type", "is_active"], name="idx_assets_type_active"),
+        ]
+
+    def __str__(self):
+        return f"{self.symbol} ({self.name})"
+
+
+def candle_constraints(prefix: str) -> list:
+    """Return the OHLCV rules every candle table holds, with constraint names led by `prefix`."""
+    return [
+        models.CheckConstraint(
+            condition=Q(low_price__lte=F("open_price"))
+            & Q(low_price__lte=F("close_price"))
+            & Q(high_price__gte=F("open_price"))
+            & Q(high_price__gte=F("close_price")),
+            name=f"{prefix}ohlc_logic",
+        ),
+        models.CheckConstraint(
+            condition=Q(open_price__gt=0, high_price__gt=0, low_price__gt=0, close_price__gt=0),
+            name=f"{prefix}prices_positive",
+        ),
+        models.CheckConstraint(condition=Q(volume__gte=0), name=f"{prefix}volume_non_negative"),
+        choices_check("timeframe", Timeframe, name=f"{prefix}timeframe_valid"),
+    ]
+
+
+class Candle(ValidationMixin, TimestampedModel):
+    """The columns of one OHLCV candle; candle_time is its open time, UTC."""
+
+    # The unique (asset, timeframe, candle_time) index serves lookups by asset.
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, db_index=False)
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    open_price = models.DecimalField(**PRICE)
+    high_price = models.DecimalField(**PRICE)
+    low_price = models.DecimalField(**PRICE)
+    close_price = models.DecimalField(**PRICE)
+    volume = models.DecimalField(max_digits=38, decimal_places=8, default=0)
+    market_cap = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
+    trade_count = models.IntegerField(null=True, blank=True)
+    vwap = models.DecimalField(**PRICE, null=True, blank=True)
+    technical_indicators = models.JSONField(null=True, blank=True, default=dict)
+    candle_time = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["asset", "timeframe", "-candle_time"]
+
+    def __str__(self):
+        return f"{self.asset_id} {self.timeframe} {self.candle_time:%Y-%m-%d %H:%M}"
+
+
+class PriceData(Candle):
+    class Meta(Candle.Meta):
+        db_table = "price_data"
+        default_related_name = "price_data"
+        verbose_name = "candle"
+        verbose_name_plural = "price data"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "timeframe", "candle_time"], name="unique_asset_timeframe_candle"
+            ),
+            *candle_constraints("chk_"),
+        ]
+        indexes = [
+            models.Index(fields=["candle_time"], name="idx_price_data_candle_time"),
+            models.Index(fields=["timeframe"], name="idx_price_data_timeframe"),
+            models.Index(fields=["volume"], name="idx_price_data_volume"),
+        ]
+
+
+class PriceDataArchive(Candle):
+    archived_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta(Candle.Meta):
+        db_table = "price_data_archive"
+        default_related_name = "price_data_archive"
+        verbose_name = "archived candle"
+        verbose_name_plural = "price data archive"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "timeframe", "candle_time"], name="unique_archive_candle"
+            ),
+            *candle_constraints("chk_archive_"),
+        ]
+        indexes = [models.Index(fields=["candle_time"], name="idx_price_archive_candle_time")]

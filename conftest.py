@@ -1,0 +1,12 @@
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `postgres` when the suite runs on another database."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=f"needs PostgreSQL, running on {connection.vendor}")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)

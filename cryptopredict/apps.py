@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CryptoPredictConfig(AppConfig):
+    name = "cryptopredict"
+    verbose_name = "CryptoPredict"

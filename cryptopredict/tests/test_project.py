@@ -1,0 +1,44 @@
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+PRODUCTION_ENV = {
+    "ENV_FILE": "/dev/null",
+    "DEBUG": "false",
+    "SECRET_KEY": "x7!prod-like-secret-key-with-enough-length-and-variety-0123456789",
+    "ALLOWED_HOSTS": "cryptopredict.example.com",
+}
+
+
+def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.django_db
+def test_migrations_are_committed():
+    """Every model change has a migration in the repository."""
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={**os.environ, **PRODUCTION_ENV})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    env = {**os.environ, **PRODUCTION_ENV}
+    del env["SECRET_KEY"]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "Set the SECRET_KEY environment variable" in result.stderr
