@@ -1,0 +1,51 @@
+"""Factories for the assets app: assets and their candles, live and archived."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import factory
+
+from assets.choices import AssetType
+from assets.models import Asset, PriceData, PriceDataArchive
+from cryptopredict.choices import Timeframe
+
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Asset
+
+    symbol = factory.Sequence(lambda n: f"TK{n:03d}")
+    name = factory.Sequence(lambda n: f"Token {n}")
+    asset_type = AssetType.CRYPTO
+    quote_currency = "USD"
+    external_ids = factory.LazyAttribute(lambda o: {"coingecko": o.symbol.lower()})
+    market_cap = Decimal("1000000.00")
+    market_cap_rank = factory.Sequence(lambda n: n + 1)
+    current_price = Decimal("100")
+    total_volume = Decimal("50000.00")
+    circulating_supply = Decimal("10000")
+    total_supply = Decimal("15000")
+    max_supply = Decimal("21000")
+
+
+class PriceDataFactory(factory.django.DjangoModelFactory):
+    """A daily candle; each row opens one day after the previous one (aligned to 00:00 UTC)."""
+
+    class Meta:
+        model = PriceData
+
+    asset = factory.SubFactory(AssetFactory)
+    timeframe = Timeframe.D1
+    candle_time = factory.Sequence(lambda n: EPOCH + timedelta(days=n))
+    open_price = Decimal("100")
+    high_price = Decimal("110")
+    low_price = Decimal("95")
+    close_price = Decimal("105")
+    volume = Decimal("1234.5")
+
+
+class PriceDataArchiveFactory(PriceDataFactory):
+    class Meta:
+        model = PriceDataArchive
