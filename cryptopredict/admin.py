@@ -1,0 +1,229 @@
+"""Pieces every app's admin shares: the audit trail, read-only bookkeeping and cheap counts."""
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.utils.functional import cached_property
+
+from users.services import activity_record
+
+# Columns that only the system writes; shown, never edited, in every admin.
+SYSTEM_FIELDS = (
+    "created_at",
+    "updated_at",
+    "archived_at",
+    "added_by",
+    "last_modified_by",
+    "deleted_at",
+    "deleted_by",
+)
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator that reads an unfiltered table's size from PostgreSQL's statistics.
+
+    `COUNT(*)` scans the whole table; on tens of millions of candles that takes seconds on
+    every changelist page. The planner's estimate (`pg_class.reltuples`, scaled to the
+    table's current size as the planner itself does) is within a few percent after any
+    ANALYZE or autovacuum. Filtered querysets and other databases count for real; a table the
+    statistics call small is counted exactly by reading at most `exact_limit` keys.
+    """
+
+    exact_limit = 1000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not self._is_whole_table(queryset):
+            return super().count
+        estimate = self._estimate(queryset)
+        if estimate is not None and estimate > self.exact_limit:
+            return estimate
+        # Small, or never analyzed: count exactly without a COUNT(*) over what may be a big table.
+        keys = len(queryset.order_by().values_list("pk", flat=True)[: self.exact_limit + 1])
+        if keys <= self.exact_limit:
+            return keys
+        # The statistics are stale (a bulk load since the last ANALYZE): only a real count is right.
+        return super().count
+
+    @staticmethod
+    def _is_whole_table(queryset) -> bool:
+        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+            return False
+        query = queryset.query
+        return not (query.where or query.is_sliced or query.distinct or query.combinator)
+
+    @staticmethod
+    def _estimate(queryset) -> int | None:
+        """Return the planner's row estimate for the queryset's table, or None if never analyzed."""
+        sql = (
+            "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE"
+            " (c.reltuples / c.relpages * (pg_relation_size(c.oid)"
+            " / current_setting('block_size')::int))::bigint END"
+            " FROM pg_class c WHERE c.oid = to_regclass(%s)"
+        )
+        connection = connections[queryset.db]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [connection.ops.quote_name(queryset.model._meta.db_table)])
+            row = cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+
+class BaseAdmin(admin.ModelAdmin):
+    """A ModelAdmin that shows system columns read-only and writes each change to the audit trail.
+
+    Django's LogEntry is kept; every addition, change and deletion also goes to UserActivity
+    with the names of the fields that changed.
+    """
+
+    list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        names = {field.name for field in self.model._meta.get_fields()}
+        fields += [name for name in SYSTEM_FIELDS if name in names and name not in fields]
+        return fields
+
+    @staticmethod
+    def _stamp(obj, user) -> None:
+        # Who did it is bookkeeping of the admin itself (UserTrackingMixin), not a business rule.
+        if hasattr(obj, "last_modified_by_id"):
+            obj.last_modified_by = user
+            if obj._state.adding:
+                obj.added_by = user
+
+    def save_model(self, request, obj, form, change):
+        self._stamp(obj, request.user)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            if inline_form.has_changed():
+                self._stamp(inline_form.instance, request.user)
+        super().save_formset(request, form, formset, change)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Keep the changed field names for log_addition/log_change, which only get the message.
+        changed = list(form.changed_data)
+        changed += [formset.prefix for formset in formsets or () if formset.has_changed()]
+        request._audit_changed_fields = changed
+        return super().construct_change_message(request, form, formsets, add)
+
+    def _audit(self, request, obj, action: str, details: dict) -> None:
+        activity_record(
+            user=request.user,
+            activity_type="admin",
+            action=action,
+            entity=obj,
+            details=details,
+            request=request,
+        )
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        self._audit(request, obj, "create", {"changed_fields": getattr(request, "_audit_changed_fields", [])})
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        self._audit(request, obj, "update", {"changed_fields": getattr(request, "_audit_changed_fields", [])})
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        for obj in queryset:
+            self._audit(request, obj, "delete", {"changed_fields": [], "object": str(obj)})
+        return entries
+
+
+class ReadOnlyAdmin(BaseAdmin):
+    """An admin that shows rows and never adds, changes or deletes them (append-only tables)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CandleAdmin(BaseAdmin):
+    """The admin of a candle table: no COUNT(*) and no date drill-down over millions of rows."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_display = (
+        "asset",
+        "timeframe",
+        "candle_time",
+        "open_price",
+        "high_price",
+        "low_price",
+        "close_price",
+        "volume",
+        "is_validated",
+    )
+    list_filter = ("timeframe", "is_validated")
+    list_select_related = ("asset",)
+    # An exact symbol matches one asset, whose candles the (asset, timeframe, candle_time) index holds.
+    search_fields = ("=asset__symbol",)
+    search_help_text = "Exact asset symbol, e.g. BTC."
+    # candle_time has its own index, so the first page comes from an index scan, not a sort.
+    ordering = ("-candle_time",)
+    raw_id_fields = ("asset",)
+
+
+class SoftDeletedFilter(admin.SimpleListFilter):
+    """Filter soft-deletable rows into live and deleted ones."""
+
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return (("no", "Live"), ("yes", "Deleted"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class RecentRowsFormSet(BaseInlineFormSet):
+    """An inline formset that shows only the parent's latest rows (a model may have thousands of jobs)."""
+
+    def get_queryset(self):
+        return super().get_queryset()[: self.limit]
+
+
+class RecentRowsInline(admin.TabularInline):
+    """A read-only inline of a parent's `limit` latest rows, each linked to its own change page."""
+
+    formset = RecentRowsFormSet
+    limit = 10
+    extra = 0
+    max_num = 0
+    show_change_link = True
+    can_delete = False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.limit = self.limit
+        return formset
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

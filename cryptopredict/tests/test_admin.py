@@ -1,0 +1,343 @@
+from decimal import Decimal
+from importlib import import_module
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from ai.models import ModelTrainingJob
+from ai.registry import architecture_get, architecture_names
+from ai.tests.factories import AIModelFactory, ModelTrainingJobFactory
+from assets.models import PriceData
+from assets.tests.factories import AssetFactory, PriceDataFactory
+from cryptopredict.admin import EstimatedCountPaginator
+from cryptopredict.choices import JobStatus, Timeframe
+from selection.models import WatchlistAsset
+from selection.tests.factories import WatchlistAssetFactory, WatchlistFactory
+from users.models import User, UserActivity
+from users.tests.factories import PASSWORD, AdminUserFactory, UserActivityFactory
+
+REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+def make_row(model):
+    """Create one row of `model` with its factory (`<app>.tests.factories.<Model>Factory`)."""
+    if model is Group:
+        return Group.objects.create(name=f"Group {Group.objects.count()}")
+    factories = import_module(f"{model._meta.app_label}.tests.factories")
+    return getattr(factories, f"{model.__name__}Factory")()
+
+
+def url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def superuser():
+    return AdminUserFactory()
+
+
+@pytest.fixture
+def staff_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=[m._meta.label for m, _ in REGISTERED])
+def test_every_admin_page_renders(staff_client, superuser, rf, model, model_admin):
+    row = make_row(model)
+
+    response = staff_client.get(url(model, "changelist"))
+    assert response.status_code == 200
+    assert row.pk in [obj.pk for obj in response.context["cl"].result_list]
+
+    request = rf.get("/")
+    request.user = superuser
+    response = staff_client.get(url(model, "add"))
+    assert response.status_code == (200 if model_admin.has_add_permission(request) else 403)
+
+    response = staff_client.get(url(model, "change", row.pk))
+    assert response.status_code == 200
+    assert response.context["original"] == row
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=[m._meta.label for m, _ in REGISTERED])
+def test_changelist_queries_do_not_grow_with_rows(staff_client, model, model_admin):
+    make_row(model)
+    with CaptureQueriesContext(connection) as one_row:
+        staff_client.get(url(model, "changelist"))
+    make_row(model)
+    make_row(model)
+    with CaptureQueriesContext(connection) as three_rows:
+        response = staff_client.get(url(model, "changelist"))
+
+    assert response.context["cl"].result_count >= 3
+    assert len(three_rows) == len(one_row), [q["sql"] for q in three_rows]
+
+
+@pytest.mark.django_db
+def test_asset_search_matches_symbol_and_name(staff_client):
+    btc = AssetFactory(symbol="BTC", name="Bitcoin")
+    AssetFactory(symbol="ETH", name="Ethereum")
+
+    for term in ("btc", "bitco"):
+        response = staff_client.get(url(btc, "changelist"), {"q": term})
+        assert list(response.context["cl"].result_list) == [btc]
+
+
+@pytest.mark.django_db
+def test_price_data_search_and_filter(staff_client):
+    btc, eth = AssetFactory(symbol="BTC"), AssetFactory(symbol="ETH")
+    daily = PriceDataFactory(asset=btc)
+    hourly = PriceDataFactory(asset=btc, timeframe=Timeframe.H1)
+    PriceDataFactory(asset=eth)
+
+    response = staff_client.get(url(PriceData, "changelist"), {"q": "BTC"})
+    assert {c.pk for c in response.context["cl"].result_list} == {daily.pk, hourly.pk}
+
+    response = staff_client.get(url(PriceData, "changelist"), {"timeframe__exact": "1h"})
+    assert [c.pk for c in response.context["cl"].result_list] == [hourly.pk]
+    assert response.context["cl"].result_count == 1
+
+
+@pytest.mark.django_db
+def test_job_changelist_shows_status_and_progress_and_filters_by_status(staff_client):
+    running = ModelTrainingJobFactory(status=JobStatus.RUNNING, progress_percent=42)
+    ModelTrainingJobFactory(status=JobStatus.PENDING)
+
+    response = staff_client.get(url(running, "changelist"), {"status__exact": "running"})
+    assert [job.pk for job in response.context["cl"].result_list] == [running.pk]
+    assert {"status", "progress_percent"} <= set(response.context["cl"].list_display)
+    assert b">42<" in response.content
+
+
+def architecture(*, trainable: bool) -> str:
+    return next(name for name in architecture_names() if architecture_get(name).trainable is trainable)
+
+
+@pytest.mark.django_db
+def test_training_job_added_in_the_admin_is_queued_by_the_service(staff_client, superuser):
+    model = AIModelFactory(architecture=architecture(trainable=True))
+
+    response = staff_client.post(
+        url(ModelTrainingJob, "add"), {"model": model.pk, "parameters": '{"epochs": 3}', "timeframe": "1d"}
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    job = ModelTrainingJob.objects.get()
+    assert (job.status, job.progress_percent, job.requested_by) == (JobStatus.PENDING, 0, superuser)
+    assert job.parameters == {"epochs": 3}
+    assert job.task_id
+    activity = UserActivity.objects.get()
+    assert (activity.action, activity.entity_id) == ("create", job.pk)
+
+
+@pytest.mark.django_db
+def test_training_job_the_service_refuses_shows_its_error_on_the_form(staff_client):
+    model = AIModelFactory(architecture=architecture(trainable=False))
+
+    response = staff_client.post(url(ModelTrainingJob, "add"), {"model": model.pk, "parameters": "{}"})
+
+    assert response.status_code == 200
+    assert "nothing to train" in str(response.context["adminform"].form.errors["model"])
+    assert not ModelTrainingJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_soft_deleted_filter_splits_live_and_deleted_watchlists(staff_client):
+    live, gone = WatchlistFactory(), WatchlistFactory()
+    gone.soft_delete()
+
+    for value, expected in (("no", [live]), ("yes", [gone])):
+        response = staff_client.get(url(live, "changelist"), {"deleted": value})
+        assert list(response.context["cl"].result_list) == expected
+
+
+@pytest.mark.django_db
+def test_user_changelist_filters_by_role(staff_client, superuser):
+    public = make_row(User)
+
+    response = staff_client.get(url(User, "changelist"), {"role__exact": "public"})
+    assert list(response.context["cl"].result_list) == [public]
+    response = staff_client.get(url(User, "changelist"), {"q": superuser.email})
+    assert list(response.context["cl"].result_list) == [superuser]
+
+
+@pytest.mark.django_db
+def test_user_add_form_takes_email_and_password_twice(staff_client):
+    response = staff_client.post(
+        url(User, "add"), {"email": " New.User@Example.com ", "password1": PASSWORD, "password2": PASSWORD}
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(email="new.user@example.com")
+    assert user.check_password(PASSWORD)
+    activity = UserActivity.objects.get(activity_type="admin", entity_id=user.pk)
+    assert (activity.action, activity.entity_type) == ("create", "users.user")
+
+
+@pytest.mark.django_db
+def test_user_add_form_refuses_mismatched_passwords(staff_client):
+    response = staff_client.post(
+        url(User, "add"), {"email": "x@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"}
+    )
+
+    assert response.status_code == 200
+    assert "password2" in response.context["adminform"].form.errors
+    assert not User.objects.filter(email="x@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_user_activity_admin_refuses_add_change_and_delete(staff_client, superuser, rf):
+    activity = UserActivityFactory(action="login")
+    model_admin = admin.site._registry[UserActivity]
+    request = rf.get("/")
+    request.user = superuser
+
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, activity)
+    assert not model_admin.has_delete_permission(request, activity)
+    assert staff_client.get(url(UserActivity, "add")).status_code == 403
+    assert staff_client.post(url(UserActivity, "add"), {"action": "x"}).status_code == 403
+    assert staff_client.post(url(UserActivity, "change", activity.pk), {"action": "x"}).status_code == 403
+    assert staff_client.post(url(UserActivity, "delete", activity.pk), {"post": "yes"}).status_code == 403
+    activity.refresh_from_db()
+    assert activity.action == "login"
+
+
+def item_form(item: WatchlistAsset, **changes) -> dict:
+    data = {
+        "watchlist": item.watchlist_id,
+        "asset": item.asset_id,
+        "sort_order": item.sort_order,
+        "notes": item.notes,
+        "target_price": item.target_price,
+        "alert_price_above": item.alert_price_above,
+        "alert_price_below": item.alert_price_below,
+    }
+    return {**data, **changes}
+
+
+@pytest.mark.django_db
+def test_admin_change_writes_one_activity_and_keeps_log_entry(staff_client, superuser):
+    item = WatchlistAssetFactory(notes="")
+
+    response = staff_client.post(url(item, "change", item.pk), item_form(item, sort_order=3, notes="watch"))
+
+    assert response.status_code == 302
+    activity = UserActivity.objects.get()
+    assert (activity.user, activity.activity_type, activity.action) == (superuser, "admin", "update")
+    assert (activity.entity_type, activity.entity_id) == ("selection.watchlistasset", item.pk)
+    assert activity.details == {"changed_fields": ["sort_order", "notes"]}
+    assert activity.ip_address == "127.0.0.1"
+    assert LogEntry.objects.get().action_flag == CHANGE
+    item.refresh_from_db()
+    assert (item.notes, item.last_modified_by) == ("watch", superuser)
+
+
+@pytest.mark.django_db
+def test_admin_add_and_delete_write_activities(staff_client, superuser):
+    template = WatchlistAssetFactory.build(watchlist=WatchlistFactory(), asset=AssetFactory())
+
+    response = staff_client.post(url(WatchlistAsset, "add"), item_form(template))
+    assert response.status_code == 302
+    item = WatchlistAsset.objects.get()
+    assert (item.added_by, item.last_modified_by) == (superuser, superuser)
+
+    response = staff_client.post(url(item, "delete", item.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not WatchlistAsset.objects.exists()
+
+    activities = UserActivity.objects.order_by("id")
+    assert [(a.action, a.entity_id) for a in activities] == [("create", item.pk), ("delete", item.pk)]
+    assert "target_price" in activities[0].details["changed_fields"]
+    assert LogEntry.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_admin_change_through_an_inline_names_the_inline(staff_client, superuser):
+    watchlist = WatchlistFactory(name="Majors")
+    asset = AssetFactory()
+    data = {
+        "user": watchlist.user_id,
+        "name": "Majors 2",
+        "description": "",
+        "sort_order": 0,
+        "is_active": "on",
+        "items-TOTAL_FORMS": 1,
+        "items-INITIAL_FORMS": 0,
+        "items-0-asset": asset.pk,
+        "items-0-sort_order": 1,
+        "items-0-target_price": "50000",
+    }
+
+    response = staff_client.post(url(watchlist, "change", watchlist.pk), data)
+
+    assert response.status_code == 302, response.context["errors"]
+    activity = UserActivity.objects.get()
+    assert activity.details == {"changed_fields": ["name", "items"]}
+    item = watchlist.items.get()
+    assert (item.asset, item.target_price, item.added_by) == (asset, Decimal("50000"), superuser)
+
+
+@pytest.mark.django_db
+def test_filtered_candles_are_counted_exactly():
+    btc = AssetFactory()
+    PriceDataFactory.create_batch(3, asset=btc)
+    PriceDataFactory()
+
+    assert EstimatedCountPaginator(PriceData.objects.filter(asset=btc), 50).count == 3
+    assert EstimatedCountPaginator(PriceData.objects.all(), 50).count == 4
+
+
+def count_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_price_data_changelist_runs_no_count_on_postgres(staff_client):
+    PriceDataFactory.create_batch(3)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url(PriceData, "changelist"))
+
+    assert response.status_code == 200
+    assert count_queries(queries) == []
+    assert response.context["cl"].result_count == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_price_data_estimate_after_analyze_is_close_and_not_counted(staff_client, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 20)
+    asset = AssetFactory()
+    PriceDataFactory.create_batch(120, asset=asset)
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE price_data")
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url(PriceData, "changelist"))
+
+    assert count_queries(queries) == []
+    assert abs(response.context["cl"].result_count - 120) <= 12
+    assert any("pg_class" in q["sql"] for q in queries)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_stale_statistics_fall_back_to_a_real_count(monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 50)
+    asset = AssetFactory()
+    PriceDataFactory.create_batch(2, asset=asset)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE price_data")
+    PriceDataFactory.create_batch(100, asset=asset)
+
+    assert EstimatedCountPaginator(PriceData.objects.all(), 50).count == 102

@@ -1,0 +1,142 @@
+from django.contrib import admin
+
+from cryptopredict.admin import BaseAdmin
+
+from .models import (
+    AICrossSectorAnalysis,
+    AISectorAnalysis,
+    Sector,
+    SectorHistory,
+    SectorMapping,
+    SectorRotationFlow,
+)
+
+ANALYSIS_RAW_IDS = ("metrics_snapshot", "prediction_job")
+
+
+class SectorMappingInline(admin.TabularInline):
+    model = SectorMapping
+    fields = ("asset", "weight", "is_primary", "confidence", "source")
+    autocomplete_fields = ("asset",)
+    extra = 0
+
+
+class RotationFlowInline(admin.TabularInline):
+    model = SectorRotationFlow
+    fk_name = "cross_analysis"
+    fields = ("from_sector", "to_sector", "flow_strength", "estimated_flow_usd", "confidence", "detected_at")
+    autocomplete_fields = ("from_sector", "to_sector")
+    extra = 0
+
+
+@admin.register(Sector)
+class SectorAdmin(BaseAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "parent",
+        "asset_count",
+        "total_market_cap",
+        "total_volume_24h",
+        "sort_order",
+        "is_active",
+    )
+    list_filter = ("is_active", "parent")
+    search_fields = ("name", "slug")
+    ordering = ("sort_order", "name")
+    list_select_related = ("parent",)
+    autocomplete_fields = ("parent",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (SectorMappingInline,)
+    # Cached totals, recomputed by sectors.services.
+    readonly_fields = ("total_market_cap", "total_volume_24h", "asset_count")
+
+
+@admin.register(SectorHistory)
+class SectorHistoryAdmin(BaseAdmin):
+    list_display = (
+        "sector",
+        "timeframe",
+        "snapshot_time",
+        "total_market_cap",
+        "market_cap_change_24h",
+        "dominance",
+        "avg_price_change_24h",
+        "asset_count",
+    )
+    list_filter = ("timeframe", "sector")
+    search_fields = ("sector__name",)
+    ordering = ("-snapshot_time", "sector")
+    list_select_related = ("sector",)
+    autocomplete_fields = ("sector",)
+
+
+@admin.register(SectorMapping)
+class SectorMappingAdmin(BaseAdmin):
+    list_display = ("asset", "sector", "weight", "is_primary", "confidence", "source", "updated_at")
+    list_filter = ("source", "is_primary", "sector")
+    search_fields = ("asset__symbol", "asset__name", "sector__name")
+    ordering = ("asset__symbol", "-is_primary", "-weight")
+    list_select_related = ("asset", "sector")
+    autocomplete_fields = ("asset", "sector")
+
+
+@admin.register(AISectorAnalysis)
+class AISectorAnalysisAdmin(BaseAdmin):
+    list_display = (
+        "analysis_time",
+        "sector",
+        "timeframe",
+        "outlook",
+        "rotation_signal",
+        "momentum_score",
+        "relative_strength",
+        "performance_rank",
+        "ai_confidence_score",
+        "ai_model",
+    )
+    list_filter = ("outlook", "rotation_signal", "timeframe", "sector")
+    search_fields = ("sector__name", "summary")
+    ordering = ("-analysis_time", "performance_rank")
+    list_select_related = ("sector", "ai_model")
+    autocomplete_fields = ("sector", "ai_model")
+    raw_id_fields = ANALYSIS_RAW_IDS
+
+
+@admin.register(AICrossSectorAnalysis)
+class AICrossSectorAnalysisAdmin(BaseAdmin):
+    list_display = (
+        "analysis_time",
+        "timeframe",
+        "rotation_phase",
+        "market_breadth",
+        "ai_confidence_score",
+        "ai_model",
+        "metrics_snapshot",
+    )
+    list_filter = ("rotation_phase", "timeframe")
+    search_fields = ("=rotation_phase", "summary")
+    ordering = ("-analysis_time",)
+    list_select_related = ("ai_model", "metrics_snapshot")
+    autocomplete_fields = ("ai_model",)
+    raw_id_fields = ANALYSIS_RAW_IDS
+    inlines = (RotationFlowInline,)
+
+
+@admin.register(SectorRotationFlow)
+class SectorRotationFlowAdmin(BaseAdmin):
+    list_display = (
+        "detected_at",
+        "from_sector",
+        "to_sector",
+        "flow_strength",
+        "estimated_flow_usd",
+        "confidence",
+        "timeframe",
+    )
+    list_filter = ("timeframe",)
+    search_fields = ("from_sector__name", "to_sector__name")
+    ordering = ("-detected_at", "-flow_strength")
+    list_select_related = ("from_sector", "to_sector")
+    autocomplete_fields = ("from_sector", "to_sector")
+    raw_id_fields = ("cross_analysis",)

@@ -1,0 +1,94 @@
+from django.contrib import admin
+
+from cryptopredict.admin import BaseAdmin
+
+from .models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
+
+
+@admin.register(AITradingSignal)
+class AITradingSignalAdmin(BaseAdmin):
+    list_display = (
+        "generated_at",
+        "asset",
+        "signal_type",
+        "timeframe",
+        "strength",
+        "entry_price",
+        "target_price",
+        "stop_loss",
+        "risk_reward_ratio",
+        "status",
+        "expires_at",
+        "ai_model",
+    )
+    list_filter = ("signal_type", "status", "timeframe", "ai_model")
+    search_fields = ("=asset__symbol", "asset__name")
+    ordering = ("-generated_at",)
+    list_select_related = ("asset", "ai_model")
+    autocomplete_fields = ("asset", "ai_model")
+    raw_id_fields = ("prediction_job", "regime_analysis", "sector_analysis")
+    readonly_fields = ("risk_reward_ratio",)
+
+
+@admin.register(TradeAction)
+class TradeActionAdmin(BaseAdmin):
+    """Trades are recorded and executed by trading.services (it moves holdings and cash); here they
+    are read and annotated only."""
+
+    list_display = (
+        "created_at",
+        "portfolio",
+        "user",
+        "asset",
+        "action_type",
+        "status",
+        "quantity",
+        "price",
+        "fee",
+        "total_value",
+        "executed_at",
+        "exchange",
+    )
+    list_filter = ("action_type", "status", "exchange")
+    search_fields = ("=asset__symbol", "portfolio__name", "user__email", "=external_order_id")
+    ordering = ("-created_at",)
+    list_select_related = ("portfolio", "user", "asset")
+    readonly_fields = (
+        "portfolio",
+        "asset",
+        "user",
+        "signal",
+        "action_type",
+        "status",
+        "quantity",
+        "price",
+        "fee",
+        "fee_currency",
+        "total_value",
+        "executed_at",
+        "exchange",
+        "external_order_id",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PortfolioAssetAnalysis)
+class PortfolioAssetAnalysisAdmin(BaseAdmin):
+    list_display = (
+        "analysis_time",
+        "portfolio_asset",
+        "recommendation",
+        "suggested_allocation",
+        "risk_score",
+        "unrealized_pnl_pct",
+        "ai_confidence_score",
+        "ai_model",
+    )
+    list_filter = ("recommendation", "ai_model")
+    search_fields = ("=portfolio_asset__asset__symbol", "portfolio_asset__portfolio__name", "summary")
+    ordering = ("-analysis_time",)
+    list_select_related = ("portfolio_asset__asset", "portfolio_asset__portfolio", "ai_model")
+    autocomplete_fields = ("ai_model",)
+    raw_id_fields = ("portfolio_asset", "signal", "prediction_job")
