@@ -1,0 +1,222 @@
+"""How candle batches reach the database: the PostgreSQL COPY paths, the ORM path, read-ahead.
+
+Private machinery of `assets.services.candles_upsert`; a batch is a dict candle_time -> tuple of
+the clean values (services.CLEAN_KEYS) followed by the row's position.
+"""
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+import psycopg
+from django.db import connection
+
+from .models import Asset, PriceData
+
+POSITION = 9  # the tuple index of a row's position, after its nine values
+
+
+def prefetched(items: Iterator) -> Iterator:
+    """Yield the items of `items`, each computed in a thread while the caller uses the previous one."""
+    channel: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the caller's thread
+            put((end, exc))
+
+    worker = threading.Thread(target=produce, name="candle-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = channel.get()
+            if error is not None:
+                raise error
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+STAGE_COLUMNS = (
+    "candle_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume",
+    "trade_count",
+    "vwap",
+    "market_cap",
+)
+# The COPY text carries every column price_data needs, so that it fits the table and the stage.
+COPY_COLUMNS = ", ".join(("asset_id", "timeframe", "technical_indicators", "is_validated", *STAGE_COLUMNS))
+STAGE_CREATE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS candle_stage (
+    asset_id bigint NOT NULL, timeframe varchar(3) NOT NULL, technical_indicators jsonb,
+    is_validated boolean NOT NULL, candle_time timestamptz NOT NULL, open_price numeric NOT NULL,
+    high_price numeric NOT NULL, low_price numeric NOT NULL, close_price numeric NOT NULL,
+    volume numeric NOT NULL, trade_count integer, vwap numeric, market_cap numeric
+)
+"""
+# Optional values a source lacks do not erase what an earlier import stored.
+MERGE_VALUES = {
+    "open_price": "EXCLUDED.open_price",
+    "high_price": "EXCLUDED.high_price",
+    "low_price": "EXCLUDED.low_price",
+    "close_price": "EXCLUDED.close_price",
+    "volume": "EXCLUDED.volume",
+    "trade_count": "COALESCE(EXCLUDED.trade_count, p.trade_count)",
+    "vwap": "COALESCE(EXCLUDED.vwap, p.vwap)",
+    "market_cap": "COALESCE(EXCLUDED.market_cap, p.market_cap)",
+}
+
+
+def _merge_sql() -> str:
+    updates = ", ".join(f"{key} = {value}" for key, value in MERGE_VALUES.items())
+    before = ", ".join(f"p.{key}" for key in MERGE_VALUES)
+    after = ", ".join(MERGE_VALUES.values())
+    return f"""
+WITH written AS (
+    INSERT INTO price_data AS p ({COPY_COLUMNS}) SELECT {COPY_COLUMNS} FROM candle_stage
+    ON CONFLICT (asset_id, timeframe, candle_time) DO UPDATE SET {updates}, updated_at = now()
+    WHERE ({before}) IS DISTINCT FROM ({after})
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
+"""
+
+
+MERGE_SQL = _merge_sql()
+NULL = "\\N"
+
+
+def copy_prefix(asset: Asset, timeframe: str) -> str:
+    return f"{asset.pk}\t{timeframe}\t{{}}\tf\t"
+
+
+def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
+    """Return rows as COPY text of COPY_COLUMNS (tab-separated, \\N for NULL); numbers and times
+    need no escaping."""
+    return "".join(
+        [
+            f"{prefix}{r[0].isoformat()}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t"
+            f"{NULL if r[6] is None else r[6]}\t{NULL if r[7] is None else r[7]}\t"
+            f"{NULL if r[8] is None else r[8]}\n"
+            for r in rows
+        ]
+    ).encode()
+
+
+def batch_write_postgres(*, asset: Asset, timeframe: str, batch: dict, text: bytes) -> tuple[int, int]:
+    """Write one batch; return (inserted, updated).
+
+    The batch is COPied into the session's staging table and merged with one INSERT ... ON
+    CONFLICT DO UPDATE that rewrites only the candles whose values differ. When no candle of the
+    asset and timeframe lies in the batch's time range (a first import), it is COPied straight
+    into price_data instead, which is as fast as PostgreSQL loads data.
+    """
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM price_data WHERE asset_id = %s AND timeframe = %s "
+            "AND candle_time BETWEEN %s AND %s)",
+            (asset.pk, timeframe, min(batch), max(batch)),
+        )
+        if not cursor.fetchone()[0] and copy_direct(cursor, text):
+            return len(batch), 0
+        cursor.execute(STAGE_CREATE)
+        cursor.execute("TRUNCATE candle_stage")
+        with cursor.copy(f"COPY candle_stage ({COPY_COLUMNS}) FROM STDIN") as copy:
+            copy.write(text)
+        cursor.execute(MERGE_SQL)
+        inserted, updated = cursor.fetchone()
+    return inserted, updated
+
+
+def copy_direct(cursor, text: bytes) -> bool:
+    """COPY rows straight into price_data; return False, having written nothing, when one of them
+    exists already (a writer that got there since the range was found empty)."""
+    try:
+        # transaction() is a savepoint here: the batch's transaction is open.
+        with (
+            cursor.connection.transaction(),
+            cursor.copy(f"COPY price_data ({COPY_COLUMNS}) FROM STDIN") as copy,
+        ):
+            copy.write(text)
+    except psycopg.errors.UniqueViolation:
+        return False
+    return True
+
+
+ORM_FIELDS = {
+    "open": "open_price",
+    "high": "high_price",
+    "low": "low_price",
+    "close": "close_price",
+    "volume": "volume",
+    "trade_count": "trade_count",
+    "vwap": "vwap",
+    "market_cap": "market_cap",
+}
+
+
+# Databases without a decimal type (SQLite) keep doubles: equal within what a double holds.
+STORED_TOLERANCE = Decimal("1e-13")
+
+
+def stored_same(stored, new) -> bool:
+    """Return whether a stored value equals a new one, within a double's precision for decimals."""
+    if isinstance(stored, Decimal) and isinstance(new, Decimal):
+        return stored == new or abs(stored - new) <= abs(new) * STORED_TOLERANCE
+    return stored == new
+
+
+def batch_write_orm(*, asset: Asset, timeframe: str, batch: dict, text=None) -> tuple[int, int]:
+    """Upsert one batch with bulk_create(update_conflicts=True), skipping unchanged candles."""
+    fields = list(ORM_FIELDS.values())
+    existing = {
+        values[0]: values[1:]
+        for values in PriceData.objects.filter(
+            asset=asset, timeframe=timeframe, candle_time__in=list(batch)
+        ).values_list("candle_time", *fields)
+    }
+    changed, inserted = [], 0
+    for row in batch.values():
+        values = dict(zip(ORM_FIELDS.values(), row[1:POSITION], strict=True))
+        stored = existing.get(row[0])
+        if stored is not None:
+            for key, position in (("trade_count", 5), ("vwap", 6), ("market_cap", 7)):
+                if values[key] is None:
+                    values[key] = stored[position]
+            if all(stored_same(a, b) for a, b in zip(stored, values.values(), strict=True)):
+                continue
+        else:
+            inserted += 1
+        changed.append(PriceData(asset=asset, timeframe=timeframe, candle_time=row[0], **values))
+    PriceData.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["asset", "timeframe", "candle_time"],
+        update_fields=[*fields, "updated_at"],
+        batch_size=1000,
+    )
+    return inserted, len(changed) - inserted

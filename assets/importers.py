@@ -1,0 +1,628 @@
+"""Readers of market data files: each yields candle rows lazily, one dict per candle.
+
+A row is `{"line", "candle_time", "open", "high", "low", "close", "volume"}` plus, where the
+source has them, `trade_count`, `vwap` and `market_cap`. `line` is the source line number (for
+JSON, the 1-based position of the element in its array). Values are left as the source spells
+them (strings, Decimal, int); `assets.services.candle_parse` turns them into checked Decimals, so
+a bad value is rejected there with its line instead of stopping the file. Times that parse are
+aware UTC datetimes (the candle's open time); a time that does not parse is passed on as is.
+"""
+
+import csv
+import gzip
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import partial
+from itertools import chain, islice, pairwise
+from pathlib import Path
+from statistics import median
+
+from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+
+FORMATS = (
+    "binance_csv",
+    "binance_json",
+    "coingecko_chart",
+    "coingecko_ohlc",
+    "coingecko_csv",
+    "freqtrade_json",
+    "freqtrade_jsongz",
+    "feather",
+    "csv",
+    "json_records",
+)
+# Sources of prices sampled at points in time, not of candles: they are bucketed into candles.
+POINT_FORMATS = {"coingecko_chart", "coingecko_csv"}
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WEEK_ANCHOR = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly candles open on Mondays
+SAMPLE_ROWS = 1000  # rows read ahead to infer the timeframe
+
+# Header names accepted for each candle field (lower-cased, spaces and dashes as underscores).
+ALIASES = {
+    "candle_time": (
+        "timestamp",
+        "time",
+        "date",
+        "datetime",
+        "open_time",
+        "opentime",
+        "candle_time",
+        "ts",
+        "snapped_at",
+    ),
+    "open": ("open", "o", "open_price"),
+    "high": ("high", "h", "high_price"),
+    "low": ("low", "l", "low_price"),
+    "close": ("close", "c", "close_price", "price"),
+    "volume": ("volume", "v", "vol", "base_volume", "total_volume"),
+    "trade_count": ("trade_count", "trades", "count", "number_of_trades"),
+    "vwap": ("vwap",),
+    "market_cap": ("market_cap",),
+}
+REQUIRED = ("candle_time", "open", "high", "low", "close")
+POSITIONAL = (*REQUIRED, "volume")
+
+
+class ImportFormatError(ValueError):
+    """The file cannot be read as market data (unknown or inconsistent format)."""
+
+
+class TimeframeMismatch(ImportFormatError):
+    """The data's spacing disagrees with the timeframe the caller stated."""
+
+
+# --- Time -----------------------------------------------------------------------------------
+
+
+def epoch_to_datetime(value: int) -> tuple[datetime, str]:
+    """Return the UTC datetime of an epoch integer and its unit, told from its magnitude."""
+    size = abs(value)
+    try:
+        if size < 10**11:
+            return EPOCH + timedelta(seconds=value), "s"
+        if size < 10**14:
+            return EPOCH + timedelta(milliseconds=value), "ms"
+        if size < 10**17:
+            return EPOCH + timedelta(microseconds=value), "us"
+        if size < 10**20:
+            return EPOCH + timedelta(microseconds=value // 1000), "ns"
+    except OverflowError:
+        pass
+    raise ValueError(f"not a time: epoch value {value} is out of range")
+
+
+def parse_timestamp(value) -> tuple[datetime, str]:
+    """Return `value` (epoch s/ms/µs/ns, ISO 8601 text or datetime) as an aware UTC datetime and its unit."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC), "datetime"
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int):
+        return epoch_to_datetime(value)
+    if isinstance(value, float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else value
+        if not number.is_finite():
+            raise ValueError(f"not a time: {value!r}")
+        if number == number.to_integral_value():
+            return epoch_to_datetime(int(number))
+        if abs(number) < 10**11:  # seconds with a fraction
+            return EPOCH + timedelta(microseconds=int(number * 10**6)), "s"
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if (text[:1] in "+-" and text[1:].isdigit()) or text.isdigit():
+            return epoch_to_datetime(int(text))
+        try:
+            return parse_timestamp(Decimal(text))
+        except (InvalidOperation, ValueError):
+            pass
+        if text.endswith(" UTC"):
+            text = text[:-4]
+        try:
+            return parse_timestamp(datetime.fromisoformat(text))[0], "iso"
+        except ValueError:
+            raise ValueError(f"not a time: {value!r}") from None
+    raise ValueError(f"not a time: {value!r}")
+
+
+def floor_time(moment: datetime, timeframe: str) -> datetime:
+    """Return the open time of the `timeframe` candle that contains `moment`."""
+    if timeframe == Timeframe.MO1:
+        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    anchor = WEEK_ANCHOR if timeframe == Timeframe.W1 else EPOCH
+    return moment - (moment - anchor) % TIMEFRAME_DELTAS[timeframe]
+
+
+def next_time(moment: datetime, timeframe: str) -> datetime:
+    """Return the open time of the candle after the one opening at `moment`."""
+    if timeframe == Timeframe.MO1:
+        year, month = divmod(moment.month, 12)
+        return moment.replace(year=moment.year + year, month=month + 1)
+    return moment + TIMEFRAME_DELTAS[timeframe]
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    """Return the (average, for a month) length of a timeframe."""
+    return TIMEFRAME_DELTAS.get(timeframe, timedelta(days=30))
+
+
+def describe_gap(gap: timedelta) -> str:
+    """Return a spacing as a person reads it: 1m, 5m, 1d, 1h30m, 45s..."""
+    for tf, delta in TIMEFRAME_DELTAS.items():
+        if gap == delta:
+            return tf.value
+    seconds = int(gap.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
+    return "".join(parts) or f"{gap.total_seconds()}s"
+
+
+def infer_timeframe(times: list[datetime], *, points: bool) -> str | None:
+    """Return the timeframe whose length is the median spacing of `times` (None for fewer than two).
+
+    Candles must sit exactly one timeframe apart; price points (sampled off-grid) get the largest
+    timeframe not longer than their spacing, since a candle can only be built from points inside it.
+    """
+    ordered = sorted(set(times))
+    gaps = [b - a for a, b in pairwise(ordered)]
+    if not gaps:
+        return None
+    gap = median(gaps)
+    if timedelta(days=28) <= gap <= timedelta(days=31):
+        return Timeframe.MO1.value
+    if points:
+        fitting = [tf for tf, delta in TIMEFRAME_DELTAS.items() if delta <= gap * 1.2]
+        return (fitting[-1] if fitting else Timeframe.M1).value
+    for tf, delta in TIMEFRAME_DELTAS.items():
+        if gap == delta:
+            return tf.value
+    supported = ", ".join(Timeframe.values)
+    raise ImportFormatError(f"the candles are {describe_gap(gap)} apart, which is no timeframe ({supported})")
+
+
+# --- Format detection and readers ------------------------------------------------------------
+
+
+def _header_map(header: list[str]) -> dict[str, int]:
+    """Return field -> column index for a header row, by the names in ALIASES."""
+    names = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
+    found = {}
+    for key, aliases in ALIASES.items():
+        for alias in aliases:
+            if alias in names:
+                found[key] = names.index(alias)
+                break
+    return found
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text.strip())
+    except InvalidOperation:
+        return False
+    return True
+
+
+@dataclass
+class Source:
+    """An opened file: its format, whether it holds candles or price points, and its rows."""
+
+    fmt: str
+    rows: Iterator[dict]
+    points: bool = False
+    count: int | Callable[[], int] | None = None  # rows expected, or how to count them (lazily)
+    closers: list = field(default_factory=list)
+
+    @property
+    def total(self) -> int | None:
+        """Return the number of rows expected, for a progress bar (counted on first use)."""
+        if callable(self.count):
+            self.count = self.count()
+        return self.count
+
+    def close(self) -> None:
+        for closer in self.closers:
+            closer.close()
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _open_text(path: Path) -> tuple[io.TextIOBase, list]:
+    """Return a text stream of the file (unpacking .zip and .gz) and the handles to close."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic.startswith(b"PK"):
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            archive.close()
+            raise ImportFormatError(f"a zip must hold exactly one file, this one holds {len(members)}")
+        raw = archive.open(members[0])
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""), [raw, archive]
+    if magic.startswith(b"\x1f\x8b"):
+        raw = gzip.open(path, "rb")  # noqa: SIM115 - closed by Source.close()
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""), [raw]
+    text = path.open(encoding="utf-8-sig", errors="replace", newline="")
+    return text, [text]
+
+
+def open_source(path: Path | str, fmt: str = "auto") -> Source:
+    """Open `path`, detect its format (or check the stated one) and return its rows, unread."""
+    path = Path(path)
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ImportFormatError(f"unknown format {fmt!r}; use one of: auto, {', '.join(FORMATS)}")
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    if magic.startswith((b"ARROW1", b"FEA1")):
+        source = _feather_source(path)
+    else:
+        try:
+            text, closers = _open_text(path)
+            head = text.read(1 << 16)
+        except (UnicodeDecodeError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ImportFormatError(f"not a text, zip, gzip or feather file ({exc})") from None
+        if head.lstrip()[:1] in ("[", "{"):
+            try:
+                document = _json_load(path, head + text.read())
+            finally:
+                for closer in closers:
+                    closer.close()
+            source = _json_source(document, gz=magic.startswith(b"\x1f\x8b"))
+        else:
+            for closer in closers:
+                closer.close()
+            text, closers = _open_text(path)
+            lines = partial(_count_lines, path) if not magic.startswith((b"PK", b"\x1f\x8b")) else None
+            try:
+                source = _csv_source(text, head, lines)
+            except Exception:
+                for closer in closers:
+                    closer.close()
+                raise
+            source.closers = closers
+    if fmt not in ("auto", source.fmt):
+        source.close()
+        raise ImportFormatError(f"the file holds {source.fmt} data, not {fmt}")
+    return source
+
+
+def _json_load(path: Path, text: str):
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ImportFormatError(f"invalid JSON ({exc})") from None
+
+
+def _csv_source(text: io.TextIOBase, head: str, lines: Callable[[], int] | None) -> Source:
+    """Return the rows of a CSV text: Binance klines, a CoinGecko export or a CSV with a header."""
+    first_line = head.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFormatError("the file is empty") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ImportFormatError(f"unreadable CSV ({exc})") from None
+    total = lines
+    if not header:
+        raise ImportFormatError("the first line is empty")
+    if _is_number(header[0]):  # no header
+        first = [header]
+        if len(header) >= 12:
+            return Source("binance_csv", _binance_rows(chain(first, reader), reader), count=total)
+        if len(header) in (5, 6):
+            columns = dict(
+                zip(("candle_time", "open", "high", "low", "close", "volume"), range(6), strict=False)
+            )
+            return Source("csv", _mapped_rows(chain(first, reader), reader, columns), count=total)
+        raise ImportFormatError(f"a CSV without a header must have 6 or 12 columns, not {len(header)}")
+    columns = _header_map(header)
+    names = {h.strip().lower() for h in header}
+    if {"snapped_at", "price"} <= names:
+        return Source("coingecko_csv", _mapped_rows(reader, reader, columns), points=True, count=total)
+    missing = [key for key in REQUIRED if key not in columns]
+    if missing:
+        raise ImportFormatError(f"the CSV header lacks {', '.join(missing)} (found: {', '.join(header)})")
+    if len(header) >= 12 and header[0].strip().lower() == "open_time":
+        return Source("binance_csv", _binance_rows(reader, reader), count=total)
+    return Source("csv", _mapped_rows(reader, reader, columns), count=total)
+
+
+def _binance_rows(rows, reader) -> Iterator[dict]:
+    """Yield candles from Binance kline columns (open_time, o, h, l, c, volume, close_time,
+    quote_volume, trades, ...); the VWAP is quote volume over base volume."""
+    for cells in rows:
+        if not cells:
+            continue
+        yield _binance_row(cells, reader.line_num)
+
+
+def _binance_row(cells, line: int) -> dict:
+    if len(cells) < 9:
+        return {
+            "line": line,
+            "candle_time": cells[0],
+            "open": f"{len(cells)} columns, Binance klines have 12",
+        }
+    row = {
+        "line": line,
+        "candle_time": cells[0],
+        "open": cells[1],
+        "high": cells[2],
+        "low": cells[3],
+        "close": cells[4],
+        "volume": cells[5],
+        "trade_count": cells[8],
+    }
+    try:
+        volume, quote = Decimal(cells[5]), Decimal(cells[7])
+        if volume > 0 and quote > 0:
+            row["volume"] = volume  # parsed once; a bad volume stays text, rejected later with its line
+            row["vwap"] = quote / volume
+    except (InvalidOperation, TypeError):
+        pass
+    return row
+
+
+def _mapped_rows(rows, reader, columns: dict[str, int]) -> Iterator[dict]:
+    items = list(columns.items())
+    for cells in rows:
+        if not cells:
+            continue
+        row = {"line": reader.line_num}
+        for key, index in items:
+            row[key] = cells[index] if index < len(cells) else None
+        yield row
+
+
+def _json_source(document, *, gz: bool) -> Source:
+    """Return the rows of a parsed JSON document: Binance klines, CoinGecko chart or OHLC, freqtrade."""
+    if isinstance(document, dict):
+        if "prices" not in document:
+            raise ImportFormatError("a JSON object must be a CoinGecko market_chart (with 'prices')")
+        return Source("coingecko_chart", _chart_rows(document), points=True, count=len(document["prices"]))
+    if not isinstance(document, list):
+        raise ImportFormatError("a JSON file must hold a list of candles or a CoinGecko market_chart")
+    first = document[0] if document else []
+    total = len(document)
+    if isinstance(first, dict):
+        return Source("json_records", _record_rows(document), count=total)
+    if not isinstance(first, list):
+        raise ImportFormatError("a JSON list must hold arrays or objects")
+    if len(first) >= 12:
+        return Source("binance_json", _array_rows(document, binance=True), count=total)
+    if len(first) == 6:
+        fmt = "freqtrade_jsongz" if gz else "freqtrade_json"
+        return Source(fmt, _array_rows(document), count=total)
+    if len(first) == 5:
+        return Source("coingecko_ohlc", _array_rows(document), count=total)
+    raise ImportFormatError(f"JSON arrays of {len(first)} values are no known candle format")
+
+
+def _array_rows(document: list, *, binance: bool = False) -> Iterator[dict]:
+    for number, cells in enumerate(document, start=1):
+        if binance:
+            yield _binance_row([_text(c) for c in cells], number)
+            continue
+        row = dict(zip(POSITIONAL, cells, strict=False))
+        row["line"] = number
+        yield row
+
+
+def _text(value) -> str:
+    return str(value) if not isinstance(value, str) else value
+
+
+def _record_rows(document: list) -> Iterator[dict]:
+    for number, record in enumerate(document, start=1):
+        columns = _header_map(list(record))
+        values = list(record.values())
+        row = {key: values[index] for key, index in columns.items()}
+        row["line"] = number
+        yield row
+
+
+def _chart_rows(document: dict) -> Iterator[dict]:
+    """Yield CoinGecko market_chart points: price with the volume and cap of the same instant."""
+    volumes = {point[0]: point[1] for point in document.get("total_volumes") or []}
+    caps = {point[0]: point[1] for point in document.get("market_caps") or []}
+    for number, (stamp, price) in enumerate(document["prices"], start=1):
+        yield {
+            "line": number,
+            "candle_time": stamp,
+            "close": price,
+            "volume": volumes.get(stamp),
+            "market_cap": caps.get(stamp),
+        }
+
+
+def _feather_source(path: Path) -> Source:
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    try:
+        table = feather.read_table(path, memory_map=True)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ImportFormatError(f"unreadable feather file ({exc})") from None
+    columns = _header_map(table.column_names)
+    missing = [key for key in REQUIRED if key not in columns]
+    if missing:
+        raise ImportFormatError(f"the feather file lacks {', '.join(missing)} (has {table.column_names})")
+    return Source("feather", _feather_rows(table, columns), count=table.num_rows)
+
+
+def _float_decimal(value: float) -> Decimal:
+    """Return a float64 as the Decimal it was meant to be: 15 significant digits, the most a
+    float64 holds faithfully, so 5.330000000000001e-05 (arithmetic residue) reads 0.0000533."""
+    return Decimal(format(value, ".15g"))
+
+
+def _feather_rows(table, columns: dict[str, int]) -> Iterator[dict]:
+    """Yield the rows batch by batch (memory-mapped file, so memory stays flat)."""
+    import pyarrow as pa
+
+    line = 0
+    for batch in table.to_batches(max_chunksize=50_000):
+        values = {}
+        for key, index in columns.items():
+            column = batch.column(index)
+            if key == "candle_time" and pa.types.is_timestamp(column.type):
+                unit = column.type.unit  # s, ms, us or ns: the epoch integers are told apart by size
+                values[key] = column.cast(pa.timestamp(unit, tz="UTC")).cast(pa.int64()).to_pylist()
+            elif pa.types.is_floating(column.type):
+                values[key] = [None if x is None else _float_decimal(x) for x in column.to_pylist()]
+            else:
+                values[key] = column.to_pylist()
+        keys = list(values)
+        for cells in zip(*values.values(), strict=True):
+            line += 1
+            row = dict(zip(keys, cells, strict=True))
+            row["line"] = line
+            yield row
+
+
+# --- Candles from a source -------------------------------------------------------------------
+
+
+@dataclass
+class CandleFile:
+    """Candle rows of one file, with what was detected about it."""
+
+    fmt: str
+    timeframe: str | None
+    unit: str | None
+    rows: Iterator[dict]
+    source: Source
+
+    @property
+    def total(self) -> int | None:
+        return self.source.total
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _timed(rows: Iterator[dict], units: list) -> Iterator[dict]:
+    """Parse each row's time where possible, noting the unit of the first one that parses."""
+    try:
+        yield from _timed_rows(rows, units)
+    except csv.Error as exc:
+        raise ImportFormatError(f"unreadable CSV ({exc})") from None
+
+
+def _timed_rows(rows: Iterator[dict], units: list) -> Iterator[dict]:
+    for row in rows:
+        raw = row.get("candle_time")
+        try:
+            if raw.__class__ is str and len(raw) == 13 and raw.isdigit():  # ms, the common case
+                row["candle_time"], unit = EPOCH + timedelta(milliseconds=int(raw)), "ms"
+            else:
+                row["candle_time"], unit = parse_timestamp(raw)
+        except ValueError:
+            pass
+        else:
+            if not units:
+                units.append(unit)
+        yield row
+
+
+def read_candles(path: Path | str, *, fmt: str = "auto", timeframe: str | None = None) -> CandleFile:
+    """Open a market data file and return its candles, with the format, timeframe and time unit.
+
+    The timeframe is inferred from the spacing of the first rows; a stated `timeframe` that the
+    spacing contradicts is refused (price points may be bucketed into a longer timeframe).
+    """
+    if timeframe is not None and timeframe not in Timeframe.values:
+        raise ImportFormatError(f"unknown timeframe {timeframe!r}; use one of {', '.join(Timeframe.values)}")
+    source = open_source(path, fmt)
+    try:
+        units: list[str] = []
+        rows = _timed(source.rows, units)
+        sample = list(islice(rows, SAMPLE_ROWS))
+        times = [row["candle_time"] for row in sample if isinstance(row["candle_time"], datetime)]
+        inferred = infer_timeframe(times, points=source.points)
+        chosen = _timeframe_choose(stated=timeframe, inferred=inferred, points=source.points, times=times)
+        rows = chain(sample, rows)
+        if source.points and chosen:
+            rows = _bucketed(rows, chosen)
+        elif source.fmt == "coingecko_ohlc" and chosen:
+            rows = _shifted(rows, TIMEFRAME_DELTAS[chosen])
+    except Exception:
+        source.close()
+        raise
+    return CandleFile(source.fmt, chosen, units[0] if units else None, rows, source)
+
+
+def _timeframe_choose(*, stated, inferred, points: bool, times: list) -> str | None:
+    if stated is None:
+        if inferred is None and times:
+            raise ImportFormatError("one row is not enough to infer the timeframe: pass the timeframe")
+        return inferred
+    if inferred is None or stated == inferred:
+        return stated
+    if points and timeframe_delta(stated) > timeframe_delta(inferred):
+        return stated  # points a few minutes apart make good hourly or daily candles
+    raise TimeframeMismatch(
+        f"the data's spacing is {inferred} but the timeframe given is {stated}: "
+        "check the file or pass the matching timeframe"
+    )
+
+
+def _shifted(rows: Iterator[dict], delta: timedelta) -> Iterator[dict]:
+    """Move candles stamped at their close (CoinGecko OHLC) to their open time."""
+    for row in rows:
+        if isinstance(row["candle_time"], datetime):
+            row["candle_time"] -= delta
+        yield row
+
+
+def _bucketed(points: Iterator[dict], timeframe: str) -> Iterator[dict]:
+    """Turn consecutive price points into candles: open first, high max, low min, close last.
+
+    Volume and market cap are the series' values at the period's last point (CoinGecko's volume
+    is a rolling 24h figure, so it is not summed). A point that does not parse becomes a row of its
+    own, so that it is rejected with its line.
+    """
+    candle = None
+    for point in points:
+        moment, price = point["candle_time"], point.get("close")
+        try:
+            price = price if isinstance(price, Decimal) else Decimal(str(price).strip())
+            valid = isinstance(moment, datetime) and price.is_finite()
+        except InvalidOperation:
+            valid = False
+        if not valid:
+            if candle:
+                yield candle
+                candle = None
+            yield {**point, "open": point.get("close"), "high": point.get("close"), "low": point.get("close")}
+            continue
+        start = floor_time(moment, timeframe)
+        if candle is None or candle["candle_time"] != start:
+            if candle:
+                yield candle
+            candle = {"line": point["line"], "candle_time": start, "open": price, "high": price, "low": price}
+        candle["high"] = max(candle["high"], price)
+        candle["low"] = min(candle["low"], price)
+        candle["close"] = price
+        candle["volume"] = _blank_to_none(point.get("volume")) or Decimal(0)
+        candle["market_cap"] = _blank_to_none(point.get("market_cap"))
+    if candle:
+        yield candle
+
+
+def _blank_to_none(value):
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value

@@ -1,0 +1,49 @@
+import re
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assets.services import candles_archive
+from cryptopredict.choices import Timeframe
+from cryptopredict.progress import progress_bar
+
+from ._shared import BAD_ARGUMENTS
+
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def age_parse(text: str) -> timedelta:
+    """Return an age such as 365d, 12h, 4w or 30m as a timedelta."""
+    match = re.fullmatch(r"(\d+)([mhdw])", text.strip())
+    if not match:
+        raise CommandError(f"bad --older-than {text!r}: use a number and m, h, d or w (365d)", returncode=2)
+    return timedelta(**{UNITS[match[2]]: int(match[1])})
+
+
+class Command(BaseCommand):
+    help = (
+        "Move candles older than an age to price_data_archive in batches, each batch one transaction "
+        "(insert then delete): a crash loses nothing and a rerun finishes the job. "
+        "Exit code: 0 done, 2 bad arguments."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", required=True, help="age of the candles to move, e.g. 365d")
+        parser.add_argument("--timeframe", choices=Timeframe.values, help="only this timeframe")
+        parser.add_argument("--batch-size", type=int, default=10_000, help="candles per transaction")
+        parser.add_argument("--dry-run", action="store_true", help="count what would move")
+
+    def handle(self, *args, **options):
+        age = age_parse(options["older_than"])
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1", returncode=BAD_ARGUMENTS)
+        with progress_bar(desc="archive") as bar:
+            moved = candles_archive(
+                older_than=age,
+                timeframe=options["timeframe"],
+                batch_size=options["batch_size"],
+                dry_run=options["dry_run"],
+                progress=bar,
+            )
+        verb = "would move" if options["dry_run"] else "moved"
+        self.stdout.write(f"{verb} {moved} candles older than {options['older_than']} to the archive")

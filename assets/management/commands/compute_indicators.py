@@ -1,0 +1,38 @@
+from django.core.management.base import BaseCommand
+
+from assets.indicators import indicators_compute
+from cryptopredict.choices import Timeframe
+from cryptopredict.progress import progress_bar
+
+from ._shared import asset_get
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the technical indicators of candles (rsi_14, sma_20/50/200, ema_12/26/200, macd, "
+        "Bollinger bands, atr_14, volatility_30) with TA-Lib. Incremental: only candles without "
+        "indicators are computed, with enough earlier candles for warm-up; --recompute redoes "
+        "all. Exit code: 0 done, 2 bad arguments."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--symbol", help="only this asset (default: every asset)")
+        parser.add_argument(
+            "--timeframe", choices=Timeframe.values, help="only this timeframe (default: all)"
+        )
+        parser.add_argument("--recompute", action="store_true", help="recompute candles that have indicators")
+        parser.add_argument("--dry-run", action="store_true", help="compute and count, write nothing")
+
+    def handle(self, *args, **options):
+        asset = asset_get(options["symbol"]) if options["symbol"] else None
+        with progress_bar(desc="indicators", unit="candles") as bar:
+            written = indicators_compute(
+                asset=asset,
+                timeframe=options["timeframe"],
+                recompute=options["recompute"],
+                dry_run=options["dry_run"],
+                progress=bar,
+            )
+        scope = " ".join(filter(None, [asset and asset.symbol, options["timeframe"]])) or "all candles"
+        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        self.stdout.write(f"{prefix}{scope}: indicators written for {written} candles")

@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from assets.importers import ImportFormatError
+from assets.services import assets_import
+
+from ._shared import REJECTED_INPUT, existing_file, rejections_show
+
+
+class Command(BaseCommand):
+    help = (
+        "Upsert assets by symbol from a CoinGecko /coins/markets JSON list (every field it has; 7d/30d "
+        "changes from the *_in_currency keys; other keys kept in metrics_details). Idempotent. "
+        "Exit code: 0 done, 1 elements or the file rejected, 2 bad arguments."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="a JSON file of GET /coins/markets")
+
+    def handle(self, *args, **options):
+        path = existing_file(options["file"])
+        try:
+            result = assets_import(path=path)
+        except ImportFormatError as exc:
+            raise CommandError(str(exc), returncode=REJECTED_INPUT) from None
+        self.stdout.write(
+            f"assets: {result.inserted} created, {result.updated} updated, {result.unchanged} unchanged, "
+            f"{len(result.rejected)} rejected"
+        )
+        if result.rejected:
+            rejections_show(self, result.rejected, label="element")
+            raise CommandError(f"{len(result.rejected)} elements rejected", returncode=REJECTED_INPUT)

@@ -1,0 +1,96 @@
+from contextlib import nullcontext
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from assets.choices import AssetType
+from assets.importers import FORMATS, ImportFormatError
+from assets.models import Asset
+from assets.services import candles_import
+from cryptopredict.choices import Timeframe
+from cryptopredict.progress import progress_bar
+
+from ._shared import (
+    BAD_ARGUMENTS,
+    REJECTED_INPUT,
+    asset_get,
+    existing_file,
+    rejections_show,
+    rejections_write,
+)
+
+SHOWN_GAPS = 5
+
+
+class Command(BaseCommand):
+    help = (
+        "Upsert candles of one asset from a file: Binance kline CSV or zip (header or not, s/ms/us/ns "
+        "times), Binance REST JSON, CoinGecko market_chart / OHLC JSON or CSV export, freqtrade "
+        "json / jsongz / feather, or a CSV with a header (timestamp, open, high, low, close, volume). "
+        "The format, time unit and timeframe are detected; a stated --timeframe the data's spacing "
+        "contradicts is refused. Bad rows are rejected with their line, good rows are kept; running "
+        "it twice changes nothing. Exit code: 0 done, 1 rows or the file rejected, 2 bad arguments."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the file to import")
+        parser.add_argument("--symbol", required=True, help="the asset's symbol, e.g. BTC")
+        parser.add_argument("--timeframe", choices=Timeframe.values, help="default: detected")
+        parser.add_argument("--format", default="auto", choices=["auto", *FORMATS], help="default: detect")
+        parser.add_argument("--rejects", metavar="FILE", help="write the rejected rows (line, reason) as CSV")
+        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+        parser.add_argument("--create-asset", action="store_true", help="create the asset when it is unknown")
+
+    def handle(self, *args, **options):
+        path = existing_file(options["file"])
+        symbol = options["symbol"].strip().upper()
+        # A dry run rolls back everything, the asset it may create included; a real run commits
+        # batch by batch (so no enclosing transaction).
+        with transaction.atomic() if options["dry_run"] else nullcontext():
+            if options["create_asset"] and not Asset.objects.filter(symbol=symbol).exists():
+                Asset.objects.create(symbol=symbol, name=symbol, asset_type=AssetType.CRYPTO)
+                self.stdout.write(f"created asset {symbol}")
+            report = self._import(path, asset_get(symbol), options)
+            if options["dry_run"]:
+                transaction.set_rollback(True)
+        self._summary(report)
+        if options["rejects"]:
+            rejections_write(report.rejected, options["rejects"])
+        if report.rejected:
+            rejections_show(self, report.rejected)
+            raise CommandError(f"{len(report.rejected)} rows rejected", returncode=REJECTED_INPUT)
+
+    def _import(self, path, asset, options):
+        try:
+            with progress_bar(desc=f"{asset.symbol} {path.name}") as bar:
+                report = candles_import(
+                    path=path,
+                    asset=asset,
+                    timeframe=options["timeframe"],
+                    fmt=options["format"],
+                    dry_run=options["dry_run"],
+                    progress=None if bar.disable else bar,
+                )
+        except ImportFormatError as exc:
+            raise CommandError(f"{path.name}: {exc}", returncode=REJECTED_INPUT) from None
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=BAD_ARGUMENTS) from None
+        return report
+
+    def _summary(self, report) -> None:
+        prefix = "dry run, nothing written: " if report.dry_run else ""
+        self.stdout.write(
+            f"{prefix}{report.fmt}, {report.timeframe}, times in {report.unit}: "
+            f"{report.rows_read} rows read, "
+            f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{len(report.rejected)} rejected"
+        )
+        if report.first_time:
+            first, last = report.first_time, report.last_time
+            self.stdout.write(f"candles from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC")
+        if report.gaps:
+            self.stdout.write(f"{len(report.gaps)} gaps, {report.missing} candles missing:")
+            for gap in report.gaps[:SHOWN_GAPS]:
+                self.stdout.write(f"  {gap.start:%Y-%m-%d %H:%M} .. {gap.end:%Y-%m-%d %H:%M} ({gap.missing})")
+            if len(report.gaps) > SHOWN_GAPS:
+                self.stdout.write(f"  ... and {len(report.gaps) - SHOWN_GAPS} more")

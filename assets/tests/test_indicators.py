@@ -1,0 +1,251 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from math import isclose, sqrt
+
+import numpy as np
+import pandas as pd
+import pytest
+import talib
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from assets import indicators
+from assets.indicators import (
+    FIRST_DEFINED_INDEX,
+    WARMUP_CANDLES,
+    frame_rows,
+    indicator_frame,
+    indicators_compute,
+)
+from assets.models import PriceData
+from assets.tests.factories import AssetFactory
+
+START = datetime(2020, 1, 1, tzinfo=UTC)
+ALL_KEYS = {
+    "rsi_14",
+    "sma_20",
+    "sma_50",
+    "sma_200",
+    "ema_12",
+    "ema_26",
+    "ema_200",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "atr_14",
+    "volatility_30",
+}
+
+
+def random_walk(count: int, *, seed: int = 7, start: float = 100.0) -> tuple[list, list, list]:
+    """Return closes, highs and lows of a positive random walk, as 2-decimal Decimals."""
+    rng = np.random.default_rng(seed)
+    closes = start * np.exp(np.cumsum(rng.normal(0, 0.03, count)))
+    wicks = rng.uniform(0, 0.02, (2, count))
+    opens = np.concatenate([[start], closes[:-1]])
+    highs = np.maximum(opens, closes) * (1 + wicks[0])
+    lows = np.minimum(opens, closes) * (1 - wicks[1])
+    as_decimal = lambda values: [Decimal(f"{v:.2f}") for v in values]  # noqa: E731
+    return as_decimal(closes), as_decimal(highs), as_decimal(lows)
+
+
+def candles_create(asset, closes, highs=None, lows=None, *, timeframe="1d", start=START, caps=None, skip=()):
+    """Store one candle per close (open = previous close, clamped into the range), daily from `start`."""
+    highs = highs or closes
+    lows = lows or closes
+    delta = timedelta(days=1) if timeframe == "1d" else timedelta(hours=1)
+    rows = []
+    for i, (close, high, low) in enumerate(zip(closes, highs, lows, strict=True)):
+        if i in skip:
+            continue
+        opened = min(max(closes[i - 1] if i else close, low), high)
+        rows.append(
+            PriceData(
+                asset=asset,
+                timeframe=timeframe,
+                candle_time=start + i * delta,
+                open_price=opened,
+                high_price=max(high, close, opened),
+                low_price=min(low, close, opened),
+                close_price=close,
+                volume=Decimal(1),
+                market_cap=caps[i] if caps else None,
+            )
+        )
+    PriceData.objects.bulk_create(rows, batch_size=1000)
+
+
+def stored(asset) -> list[dict]:
+    candles = PriceData.objects.filter(asset=asset).order_by("candle_time")
+    return [values or {} for values in candles.values_list("technical_indicators", flat=True)]
+
+
+def expected(closes, highs, lows) -> list[dict]:
+    """Return what TA-Lib gives over exactly these candles, in the stored (rounded) form."""
+    return frame_rows(indicator_frame(closes, highs, lows))
+
+
+def test_indicator_frame_equals_talib_and_the_volatility_definition():
+    closes, highs, lows = (np.array(v, dtype=float) for v in random_walk(300))
+    frame = indicator_frame(closes, highs, lows)
+    macd, signal, hist = talib.MACD(closes, 12, 26, 9)
+    upper, middle, lower = talib.BBANDS(closes, 20, 2, 2, 0)
+    reference = {
+        "rsi_14": talib.RSI(closes, 14),
+        "sma_20": talib.SMA(closes, 20),
+        "sma_50": talib.SMA(closes, 50),
+        "sma_200": talib.SMA(closes, 200),
+        "ema_12": talib.EMA(closes, 12),
+        "ema_26": talib.EMA(closes, 26),
+        "ema_200": talib.EMA(closes, 200),
+        "macd": macd,
+        "macd_signal": signal,
+        "macd_hist": hist,
+        "bb_upper": upper,
+        "bb_middle": middle,
+        "bb_lower": lower,
+        "atr_14": talib.ATR(highs, lows, closes, 14),
+        "volatility_30": pd.Series(np.log(closes)).diff().rolling(30).std().to_numpy() * sqrt(365),
+    }
+    assert set(frame) == ALL_KEYS
+    for key, values in reference.items():
+        np.testing.assert_allclose(frame[key], values, rtol=1e-12, equal_nan=True, err_msg=key)
+
+
+def test_volatility_is_annualized_by_the_timeframe():
+    closes, highs, lows = random_walk(40)
+    daily = indicator_frame(closes, highs, lows)["volatility_30"][-1]
+    hourly = indicator_frame(closes, highs, lows, periods_per_year=365 * 24)["volatility_30"][-1]
+    assert isclose(hourly / daily, sqrt(24))
+    assert indicators.periods_per_year("1h") == 365 * 24
+    assert indicators.periods_per_year("1M") == 12
+
+
+def test_first_defined_index_and_missing_keys_during_warm_up():
+    rows = expected(*random_walk(250))
+    assert all(row == {} for row in rows[:FIRST_DEFINED_INDEX])
+    assert set(rows[FIRST_DEFINED_INDEX]) == {"ema_12"}
+    assert "sma_200" not in rows[198]
+    assert "ema_200" in rows[199]
+    assert set(rows[-1]) == ALL_KEYS
+
+
+@pytest.mark.django_db
+def test_compute_stores_talib_values_rounded_to_ten_digits(django_assert_max_num_queries):
+    asset = AssetFactory(symbol="BTC")
+    series = random_walk(250)
+    candles_create(asset, *series)
+    with django_assert_max_num_queries(8):
+        written = indicators_compute(asset=asset)
+    rows = stored(asset)
+    assert written == 250 - FIRST_DEFINED_INDEX
+    assert rows == expected(*series)
+    assert rows[-1]["sma_200"] == float(f"{np.mean([float(c) for c in series[0][50:]]):.10g}")
+
+
+@pytest.mark.django_db
+def test_incremental_run_fills_only_empty_candles_with_full_run_values():
+    asset = AssetFactory(symbol="ETH")
+    closes, highs, lows = random_walk(280)
+    candles_create(asset, closes[:250], highs[:250], lows[:250])
+    indicators_compute(asset=asset)
+    PriceData.objects.filter(asset=asset, candle_time=START + timedelta(days=100)).update(
+        technical_indicators={"kept": 1}
+    )
+    candles_create(asset, closes, highs, lows, skip=range(250))
+
+    assert indicators_compute(asset=asset) == 30
+    assert indicators_compute(asset=asset) == 0
+    rows, full = stored(asset), expected(closes, highs, lows)
+    assert rows[100] == {"kept": 1}
+    assert rows[250:] == full[250:]
+    assert rows[:100] == full[:100]
+
+
+@pytest.mark.django_db
+def test_incremental_values_equal_talib_over_the_warm_up_window(monkeypatch):
+    monkeypatch.setattr(indicators, "WARMUP_CANDLES", 60)
+    asset = AssetFactory()
+    series = random_walk(400)
+    candles_create(asset, *series)
+    indicators_compute(asset=asset)
+    PriceData.objects.filter(asset=asset, candle_time__gte=START + timedelta(days=380)).update(
+        technical_indicators={}
+    )
+
+    assert indicators_compute(asset=asset) == 20
+    window = expected(*(values[320:] for values in series))
+    assert stored(asset)[380:] == window[60:]
+    assert "sma_200" not in window[-1]  # 80 candles cannot give an SMA-200
+
+
+@pytest.mark.django_db
+def test_incremental_run_after_a_long_history_matches_the_full_run():
+    """With the real warm-up, recursive indicators forget their seed below the stored precision."""
+    asset = AssetFactory()
+    series = random_walk(WARMUP_CANDLES + 300, seed=11)
+    candles_create(asset, *series)
+    indicators_compute(asset=asset)
+    full = stored(asset)
+    PriceData.objects.filter(
+        asset=asset, candle_time__gte=START + timedelta(days=WARMUP_CANDLES + 250)
+    ).update(technical_indicators=None)
+
+    assert indicators_compute(asset=asset) == 50
+    for got, want in zip(stored(asset)[-50:], full[-50:], strict=True):
+        assert got.keys() == want.keys() == ALL_KEYS
+        for key in ALL_KEYS:
+            assert isclose(got[key], want[key], rel_tol=1e-9, abs_tol=1e-9), key
+        assert got["sma_200"] == want["sma_200"]  # windowed indicators are exact
+
+
+@pytest.mark.django_db
+def test_chunked_run_equals_one_pass(monkeypatch):
+    monkeypatch.setattr(indicators, "CHUNK_CANDLES", 70)
+    monkeypatch.setattr(indicators, "WRITE_BATCH", 25)
+    asset = AssetFactory()
+    series = random_walk(300)
+    candles_create(asset, *series)
+
+    assert indicators_compute(asset=asset) == 300 - FIRST_DEFINED_INDEX
+    assert stored(asset) == expected(*series)
+
+
+@pytest.mark.django_db
+def test_recompute_and_filters_and_dry_run():
+    btc, eth = AssetFactory(symbol="BTC"), AssetFactory(symbol="ETH")
+    series = random_walk(60)
+    candles_create(btc, *series)
+    candles_create(eth, *series)
+    candles_create(btc, *series, timeframe="1h")
+
+    assert indicators_compute(asset=btc, timeframe="1d", dry_run=True) == 60 - FIRST_DEFINED_INDEX
+    assert not PriceData.objects.exclude(indicators.EMPTY).exists()
+    assert indicators_compute(timeframe="1d") == 2 * (60 - FIRST_DEFINED_INDEX)
+    assert PriceData.objects.filter(timeframe="1h", technical_indicators={}).count() == 60
+
+    PriceData.objects.filter(asset=btc, timeframe="1d").update(technical_indicators={"stale": 1})
+    assert indicators_compute(asset=btc, timeframe="1d") == 0
+    assert indicators_compute(asset=btc, timeframe="1d", recompute=True) == 60 - FIRST_DEFINED_INDEX
+    rows = list(PriceData.objects.filter(asset=btc, timeframe="1d").order_by("candle_time"))
+    assert [r.technical_indicators for r in rows[FIRST_DEFINED_INDEX:]] == expected(*series)[
+        FIRST_DEFINED_INDEX:
+    ]
+
+
+@pytest.mark.django_db
+def test_command_summary_and_errors(capsys):
+    asset = AssetFactory(symbol="BTC")
+    candles_create(asset, *random_walk(30))
+
+    call_command("compute_indicators", "--symbol", "btc", "--timeframe", "1d")
+    assert "BTC 1d: indicators written for 19 candles" in capsys.readouterr().out
+    call_command("compute_indicators")
+    assert "all candles: indicators written for 0 candles" in capsys.readouterr().out
+
+    with pytest.raises(CommandError, match="unknown asset 'DOGE'") as error:
+        call_command("compute_indicators", "--symbol", "DOGE")
+    assert error.value.returncode == 2

@@ -1,0 +1,189 @@
+"""Benchmark candle ingestion on PostgreSQL (`make bench`; DATABASE_URL from the environment).
+
+Generates N one-minute candles (a random walk) as a Binance kline CSV, then times:
+  (a) a raw COPY of the same rows into an empty copy of price_data (same indexes and checks),
+  (b) import_candles of the file for a fresh asset (a subprocess: its own peak memory is measured;
+      the time and memory of starting Django, measured with `import_candles --help`, are left out),
+  (c) the same import again (every row conflicts, nothing changes),
+  (d) the bulk_create path on the first 100,000 rows,
+and prints rows/s, the ratios b/a and b/d and the peak memory of (b) against the targets.
+Everything it creates (tables, assets, candles, files) is removed at the end.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cryptopredict.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from assets.importers import read_candles  # noqa: E402
+from assets.models import Asset  # noqa: E402
+from assets.services import candles_upsert  # noqa: E402
+
+BULK_ROWS = 100_000
+START_MS = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)
+TARGETS = {"b/a": 0.40, "b/d": 5.0, "peak_mb": 300}
+SYMBOL_PREFIX = "BENCH"
+
+
+def candles_generate(rows: int, csv_path: Path, copy_path: Path, asset_id: int) -> None:
+    """Write `rows` 1m candles as a Binance CSV and as COPY text for price_data's columns."""
+    rng = random.Random(42)
+    price = 3_000_000  # cents
+    with csv_path.open("w") as csv_file, copy_path.open("w") as copy_file:
+        for i in range(rows):
+            open_ms = START_MS + i * 60_000
+            close = max(100, round(price * (1 + rng.gauss(0, 0.0008))))
+            high = max(price, close) + rng.randint(0, 400)
+            low = max(1, min(price, close) - rng.randint(0, 400))
+            volume = rng.randint(1, 5_000_000_000)  # 1e-8 units
+            trades = rng.randint(1, 3000)
+            o, h, lo, c = (f"{v // 100}.{v % 100:02d}" for v in (price, high, low, close))
+            vol = f"{volume // 10**8}.{volume % 10**8:08d}"
+            quote = f"{volume * (price + close) // 2 // 10**8 / 100:.8f}"
+            csv_file.write(f"{open_ms},{o},{h},{lo},{c},{vol},{open_ms + 59_999},{quote},{trades},0,0,0\n")
+            stamp = datetime.fromtimestamp(open_ms / 1000, UTC).isoformat()
+            copy_file.write(f"{asset_id}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t{vol}\t{trades}\t{{}}\tf\n")
+            price = close
+
+
+def raw_copy(copy_path: Path) -> float:
+    """Return the seconds taken to COPY the prepared rows into an empty copy of price_data."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_price_data")
+        cursor.execute("CREATE TABLE bench_price_data (LIKE price_data INCLUDING ALL)")
+        # LIKE copies every constraint but the foreign key; price_data checks its asset, so does this.
+        cursor.execute(
+            "ALTER TABLE bench_price_data ADD FOREIGN KEY (asset_id) REFERENCES assets (id) "
+            "DEFERRABLE INITIALLY DEFERRED"
+        )
+    columns = (
+        "asset_id, timeframe, candle_time, open_price, high_price, low_price, close_price, volume, "
+        "trade_count, technical_indicators, is_validated"
+    )
+    started = time.perf_counter()
+    with connection.connection.cursor() as cursor:
+        with cursor.copy(f"COPY bench_price_data ({columns}) FROM STDIN") as copy, copy_path.open() as source:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        connection.connection.commit()
+    return time.perf_counter() - started
+
+
+def child_run(*arguments: str) -> tuple[float, float, str]:
+    """Run manage.py in a child process; return its seconds, its own peak RSS in MB and its output."""
+    command = [sys.executable, str(ROOT / "manage.py"), *arguments]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output, errors = child.stdout.read(), child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(arguments)} failed ({child.returncode}): {errors.strip()}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+def import_run(csv_path: Path, symbol: str) -> tuple[float, float, str]:
+    """Run import_candles in a child process; return its seconds, peak RSS in MB and summary line."""
+    seconds, peak, output = child_run("import_candles", str(csv_path), "--symbol", symbol)
+    return seconds, peak, output.splitlines()[0]
+
+
+def bulk_path(csv_path: Path, asset: Asset, rows: int) -> float:
+    """Return the seconds taken by the bulk_create path for the first `rows` rows of the file."""
+    head = csv_path.with_name("head.csv")
+    with csv_path.open() as source, head.open("w") as target:
+        for _, line in zip(range(rows), source, strict=False):
+            target.write(line)
+    candles = read_candles(head)
+    started = time.perf_counter()
+    result = candles_upsert(asset=asset, timeframe="1m", rows=candles.rows, method="bulk_create")
+    seconds = time.perf_counter() - started
+    candles.close()
+    assert result.inserted == rows, result
+    return seconds
+
+
+def table_vacuum() -> None:
+    """Reclaim the dead rows that deleting benchmark candles leaves in price_data."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE price_data")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="candles to generate (default 1,000,000)")
+    options = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit(f"the benchmark needs PostgreSQL (DATABASE_URL), not {connection.vendor}")
+    if "price_data" not in connection.introspection.table_names():
+        raise SystemExit("the database has no price_data table: run `manage.py migrate` first")
+    table_vacuum()  # dead rows of earlier runs would slow the inserts down
+    stamp = f"{os.getpid()}"
+    symbols = [f"{SYMBOL_PREFIX}{stamp}", f"{SYMBOL_PREFIX}{stamp}B"]
+    imported, bulk = (Asset.objects.create(symbol=s, name="benchmark", asset_type="crypto") for s in symbols)
+    rows = options.rows
+    try:
+        with tempfile.TemporaryDirectory(prefix="cp-bench-") as folder:
+            csv_path, copy_path = Path(folder) / "klines.csv", Path(folder) / "copy.txt"
+            print(f"generating {rows:,} 1m candles ...", flush=True)
+            candles_generate(rows, csv_path, copy_path, imported.pk)
+            print(f"file: {csv_path.stat().st_size / 2**20:.0f} MB", flush=True)
+            a = raw_copy(copy_path)
+            print(
+                f"(a) raw COPY into a copy of price_data: {rows / a:>10,.0f} rows/s ({a:.1f} s)", flush=True
+            )
+            # The cost of starting Django (every app) is measured apart and left out of (b) and (c).
+            startup, base_peak, _ = child_run("import_candles", "--help")
+            print(f"    process start-up: {startup:.1f} s, {base_peak:.0f} MB", flush=True)
+            b, absolute_peak, summary = import_run(csv_path, imported.symbol)
+            b, peak = b - startup, absolute_peak - base_peak
+            print(
+                f"(b) import_candles, new candles:        {rows / b:>10,.0f} rows/s ({b:.1f} s)", flush=True
+            )
+            print(f"    {summary}")
+            c, _, summary = import_run(csv_path, imported.symbol)
+            c -= startup
+            print(
+                f"(c) import_candles again, all conflicts:{rows / c:>10,.0f} rows/s ({c:.1f} s)", flush=True
+            )
+            print(f"    {summary}")
+            bulk_rows = min(BULK_ROWS, rows)
+            d = bulk_path(csv_path, bulk, bulk_rows)
+            print(f"(d) bulk_create path ({bulk_rows:,} rows):  {bulk_rows / d:>10,.0f} rows/s ({d:.1f} s)")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_price_data")
+            cursor.execute("DELETE FROM price_data WHERE asset_id IN (%s, %s)", [imported.pk, bulk.pk])
+        Asset.objects.filter(pk__in=[imported.pk, bulk.pk]).delete()
+        table_vacuum()
+    ratio_a, ratio_d = (rows / b) / (rows / a), (rows / b) / (bulk_rows / d)
+    print()
+    verdict = {True: "ok", False: "MISSED"}
+    print(f"b/a = {ratio_a:.2f} (target >= {TARGETS['b/a']:.2f})  {verdict[ratio_a >= TARGETS['b/a']]}")
+    print(f"b/d = {ratio_d:.1f} (target >= {TARGETS['b/d']:.0f})  {verdict[ratio_d >= TARGETS['b/d']]}")
+    print(
+        f"peak memory of (b) above start-up = {peak:.0f} MB (target < {TARGETS['peak_mb']} MB)  "
+        f"{verdict[peak < TARGETS['peak_mb']]}; the whole process peaked at {absolute_peak:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

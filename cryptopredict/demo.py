@@ -1,0 +1,167 @@
+"""The demo data of `seed_demo`: accounts, assets with real candles, sectors and their mappings.
+
+Every step is idempotent and returns one line for the command to print. The demo assets are
+BTC and ETH in USD (daily candles from CoinGecko exports) and the Binance pairs ETHBTC, ADABTC
+and TRXBTC quoted in BTC (5-minute candles from freqtrade files, January 2018): a pair is its own
+asset, named by its Binance symbol, with quote_currency "BTC".
+"""
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+
+from assets.choices import AssetType
+from assets.models import Asset, PriceData
+from assets.services import assets_import, candles_import, candles_resample
+from sectors.choices import MappingSource
+from sectors.models import Sector, SectorMapping
+from users.choices import UserRole
+from users.models import User
+
+DEMO_DIR = Path(settings.BASE_DIR) / "data" / "demo"
+ADMIN_EMAIL = "admin@cryptopredict.local"
+DEMO_USERS = [("alice@cryptopredict.local", "Alice", "Demo"), ("bob@cryptopredict.local", "Bob", "Demo")]
+
+ASSETS = [
+    ("BTC", "Bitcoin", "USD", {"coingecko": "bitcoin", "binance": "BTCUSDT"}),
+    ("ETH", "Ethereum", "USD", {"coingecko": "ethereum", "binance": "ETHUSDT"}),
+    ("ETHBTC", "Ethereum / Bitcoin", "BTC", {"coingecko": "ethereum", "binance": "ETHBTC"}),
+    ("ADABTC", "Cardano / Bitcoin", "BTC", {"coingecko": "cardano", "binance": "ADABTC"}),
+    ("TRXBTC", "TRON / Bitcoin", "BTC", {"coingecko": "tron", "binance": "TRXBTC"}),
+]
+CANDLE_FILES = [
+    ("BTC", "coingecko_btc-usd-max.csv", "1d"),
+    ("ETH", "coingecko_eth-usd-max.csv", "1d"),
+    ("ETHBTC", "ETH_BTC-5m.feather", "5m"),
+    ("ADABTC", "ADA_BTC-5m.feather", "5m"),
+    ("TRXBTC", "TRX_BTC-5m.feather", "5m"),
+]
+RESAMPLES = [
+    ("BTC", "1d", "1w"),
+    ("ETH", "1d", "1w"),
+    *((s, "5m", "1h") for s in ("ETHBTC", "ADABTC", "TRXBTC")),
+]
+MARKETS_FILE = "coingecko_markets_btc_2024-12-10.json"
+
+SECTORS = [
+    ("Layer 1", "layer-1", "#1f77b4", "Base blockchains that settle their own transactions."),
+    ("Smart Contract Platforms", "smart-contract-platforms", "#9467bd", "Chains that run general programs."),
+    ("Payments", "payments", "#2ca02c", "Networks built to move value cheaply and fast."),
+    ("Store of Value", "store-of-value", "#ff7f0e", "Scarce assets held as digital gold."),
+]
+# symbol -> (sector slug, weight %, primary); an asset's weights add up to at most 100.
+MAPPINGS = {
+    "BTC": [("store-of-value", 60, True), ("layer-1", 20, False), ("payments", 20, False)],
+    "ETH": [("smart-contract-platforms", 70, True), ("layer-1", 30, False)],
+    "ETHBTC": [("smart-contract-platforms", 100, True)],
+    "ADABTC": [("smart-contract-platforms", 60, True), ("layer-1", 40, False)],
+    "TRXBTC": [("payments", 50, True), ("smart-contract-platforms", 50, False)],
+}
+
+
+def _account(email: str, *, admin: bool, password: str | None, **names) -> str:
+    """Create the account unless it exists; return what happened (with a generated password once)."""
+    if User.objects.filter(email=email).exists():
+        return f"{email} exists"
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    if admin:
+        User.objects.create_superuser(email, password, **names)
+    else:
+        User.objects.create_user(email, password, role=UserRole.PUBLIC, is_verified=True, **names)
+    return f"{email} created" + (f" with password {password} (shown once)" if generated else "")
+
+
+def demo_accounts() -> str:
+    """Create the admin (DEMO_ADMIN_EMAIL / DEMO_ADMIN_PASSWORD, else a generated password) and demo users."""
+    email = os.environ.get("DEMO_ADMIN_EMAIL") or ADMIN_EMAIL
+    lines = [_account(email, admin=True, password=os.environ.get("DEMO_ADMIN_PASSWORD") or None)]
+    for user_email, first, last in DEMO_USERS:
+        password = os.environ.get("DEMO_USER_PASSWORD") or None
+        lines.append(_account(user_email, admin=False, password=password, first_name=first, last_name=last))
+    return "; ".join(lines)
+
+
+def demo_assets() -> str:
+    """Create the demo assets (kept as they are when they exist) and load BTC's CoinGecko market data."""
+    created = 0
+    for symbol, name, quote, ids in ASSETS:
+        _, new = Asset.objects.get_or_create(
+            symbol=symbol,
+            defaults={
+                "name": name,
+                "asset_type": AssetType.CRYPTO,
+                "quote_currency": quote,
+                "external_ids": ids,
+            },
+        )
+        created += new
+    markets = assets_import(path=DEMO_DIR / MARKETS_FILE)
+    return (
+        f"{created} assets created, {len(ASSETS) - created} kept; BTC market data: {markets.updated} updated"
+    )
+
+
+def demo_candles() -> str:
+    """Import the demo candle files and build weekly and hourly candles from them."""
+    assets = Asset.objects.in_bulk([symbol for symbol, *_ in CANDLE_FILES], field_name="symbol")
+    inserted = unchanged = 0
+    for symbol, file, timeframe in CANDLE_FILES:
+        report = candles_import(path=DEMO_DIR / file, asset=assets[symbol], timeframe=timeframe)
+        inserted, unchanged = inserted + report.inserted + report.updated, unchanged + report.unchanged
+    for symbol, source, target in RESAMPLES:
+        result = candles_resample(asset=assets[symbol], source_tf=source, target_tf=target)
+        inserted, unchanged = inserted + result.inserted + result.updated, unchanged + result.unchanged
+    _prices_from_candles(assets.values())
+    return f"{inserted} written, {unchanged} unchanged"
+
+
+def _prices_from_candles(assets) -> None:
+    """Give assets without a current price the close of their latest candle."""
+    for asset in assets:
+        if asset.current_price is not None:
+            continue
+        latest = PriceData.objects.filter(asset=asset).order_by("-candle_time").first()
+        if latest:
+            asset.current_price, asset.last_price_update = latest.close_price, latest.candle_time
+            asset.save(update_fields=["current_price", "last_price_update", "updated_at"])
+
+
+@transaction.atomic
+def demo_sectors() -> str:
+    """Create the demo sectors and map the demo assets to them."""
+    sectors = {}
+    for order, (name, slug, color, description) in enumerate(SECTORS):
+        sectors[slug], _ = Sector.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "color": color, "description": description, "sort_order": order},
+        )
+    assets = Asset.objects.in_bulk(list(MAPPINGS), field_name="symbol")
+    created = 0
+    for symbol, mappings in MAPPINGS.items():
+        for slug, weight, primary in mappings:
+            _, new = SectorMapping.objects.get_or_create(
+                asset=assets[symbol],
+                sector=sectors[slug],
+                defaults={"weight": weight, "is_primary": primary, "source": MappingSource.MANUAL},
+            )
+            created += new
+    counts = Sector.objects.filter(pk__in=[s.pk for s in sectors.values()]).annotate(n=Count("mappings"))
+    for sector in counts:
+        if sector.asset_count != sector.n:
+            Sector.objects.filter(pk=sector.pk).update(asset_count=sector.n)
+    return f"{len(SECTORS)} sectors, {created} mappings created"
+
+
+# The steps of seed_demo, in order; later layers (indicators, snapshots, AI runs) are appended here.
+STEPS: list[tuple[str, Callable[[], str]]] = [
+    ("accounts", demo_accounts),
+    ("assets", demo_assets),
+    ("candles", demo_candles),
+    ("sectors", demo_sectors),
+]

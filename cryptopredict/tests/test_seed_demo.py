@@ -1,0 +1,71 @@
+"""seed_demo: loads the shipped demo data, prints a generated password once, runs twice the same."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from assets.models import Asset, PriceData
+from sectors.models import Sector, SectorMapping
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> dict:
+    return {
+        "users": sorted(User.objects.values_list("email", "is_staff", "role")),
+        "assets": sorted(Asset.objects.values_list("symbol", "quote_currency", "current_price")),
+        "candles": sorted(
+            PriceData.objects.order_by().values_list("asset__symbol", "timeframe").annotate(n=Count("id"))
+        ),
+        "sectors": sorted(Sector.objects.values_list("slug", "asset_count")),
+        "mappings": sorted(
+            SectorMapping.objects.values_list("asset__symbol", "sector__slug", "weight", "is_primary")
+        ),
+    }
+
+
+def test_seed_demo_twice_is_idempotent(monkeypatch):
+    monkeypatch.delenv("DEMO_ADMIN_EMAIL", raising=False)
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    first = seed()
+    assert "admin@cryptopredict.local created with password" in first
+    password = first.split("admin@cryptopredict.local created with password ")[1].split(" ")[0]
+    admin = User.objects.get(email="admin@cryptopredict.local")
+    assert admin.is_superuser and admin.check_password(password)
+    state = snapshot()
+    second = seed()
+    assert "password" not in second and "admin@cryptopredict.local exists" in second
+    assert "0 written" in second
+    assert snapshot() == state
+    candles = {(symbol, tf): n for symbol, tf, n in state["candles"]}
+    assert candles[("BTC", "1d")] == 4278 and candles[("ETH", "1d")] == 3448
+    assert (candles[("ETHBTC", "5m")], candles[("ADABTC", "5m")], candles[("TRXBTC", "5m")]) == (
+        5760,
+        5720,
+        5754,
+    )
+    assert candles[("ETHBTC", "1h")] == 479
+    assert dict((s, q) for s, q, _ in state["assets"]) == {
+        "BTC": "USD", "ETH": "USD", "ETHBTC": "BTC", "ADABTC": "BTC", "TRXBTC": "BTC",
+    }  # fmt: skip
+    assert all(price is not None for *_, price in state["assets"])
+    assert Asset.objects.get(symbol="BTC").market_cap_rank == 1  # from the CoinGecko markets file
+    assert len(state["sectors"]) == 4 and all(count > 0 for _, count in state["sectors"])
+    assert User.objects.filter(role="public").count() == 2
+
+
+def test_seed_demo_takes_the_admin_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DEMO_ADMIN_EMAIL", "boss@example.com")
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "a-long-demo-passphrase")
+    output = seed()
+    assert "boss@example.com created" in output and "a-long-demo-passphrase" not in output
+    assert User.objects.get(email="boss@example.com").check_password("a-long-demo-passphrase")

@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from assets.management.commands._shared import REJECTED_INPUT, SHOWN_REJECTIONS, existing_file
+from cryptopredict.progress import progress_bar
+from macro.services import METRIC_FIELDS, MetricsError, metrics_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Upsert external macro metrics (fear & greed, funding, open interest, dominance, S&P 500, "
+        "gold, DXY, VIX, 10y yield...) into MetricsSnapshot by (snapshot_time, timeframe). FILE is "
+        "a CSV with a header or a JSON array of objects; keys are field names, plus snapshot_time "
+        "and timeframe (default 1d). Empty values keep what is stored; a new period needs "
+        "btc_price_usd or a BTC candle. Bad rows are rejected with their line, good rows kept. "
+        "Exit code: 0 done, 1 rows or the file rejected, 2 bad arguments. Fields: " + ", ".join(METRIC_FIELDS)
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV or JSON file of metrics")
+        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+
+    def handle(self, *args, **options):
+        path = existing_file(options["file"])
+        try:
+            with progress_bar(desc=path.name, unit="snapshots") as bar:
+                counts = metrics_import(path=path, dry_run=options["dry_run"], progress=bar)
+        except MetricsError as exc:
+            raise CommandError(str(exc), returncode=REJECTED_INPUT) from None
+        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        self.stdout.write(
+            f"{prefix}{path.name}: {counts.created} created, {counts.updated} updated, "
+            f"{counts.unchanged} unchanged, {len(counts.rejected)} rejected"
+        )
+        if counts.rejected:
+            for rejection in counts.rejected[:SHOWN_REJECTIONS]:
+                self.stderr.write(f"  line {rejection.line}: {rejection.reason}")
+            if len(counts.rejected) > SHOWN_REJECTIONS:
+                self.stderr.write(f"  ... and {len(counts.rejected) - SHOWN_REJECTIONS} more")
+            raise CommandError(f"{len(counts.rejected)} rows rejected", returncode=REJECTED_INPUT)
