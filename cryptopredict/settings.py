@@ -110,7 +110,18 @@ STORAGES = {
     },
 }
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Django 6.1 mailers replace the deprecated EMAIL_BACKEND / EMAIL_HOST... settings. MAIL_BACKEND is
+# a backend's dotted path (default: the console while DEBUG, else SMTP); MAIL_OPTIONS its keyword
+# arguments as JSON, e.g. {"host": "smtp.example.com", "port": 587, "username": "...", "use_tls": true}.
+MAILERS = {
+    "default": {
+        "BACKEND": env(
+            "MAIL_BACKEND",
+            default=f"django.core.mail.backends.{'console' if DEBUG else 'smtp'}.EmailBackend",
+        ),
+        "OPTIONS": env.json("MAIL_OPTIONS", default={}),
+    }
+}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@cryptopredict.local")
 
 # Production hardening; `manage.py check --deploy` passes when DEBUG is off.
@@ -124,27 +135,62 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# REST API (the contract is design/api.md).
+# REST API (the contract is design/api.md; the framework is cryptopredict/api/).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cryptopredict.api.schema.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that an unauthenticated request gets 401 with `WWW-Authenticate: Bearer`.
+        "users.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["users.throttling.PlanRateThrottle"],
+    # Requests per minute: per user by subscription plan; per client IP on the auth endpoints.
+    "DEFAULT_THROTTLE_RATES": {
+        "plan_free": env("THROTTLE_RATE_FREE", default="60/min"),
+        "plan_basic": env("THROTTLE_RATE_BASIC", default="300/min"),
+        "plan_pro": env("THROTTLE_RATE_PRO", default="1200/min"),
+        "plan_enterprise": env("THROTTLE_RATE_ENTERPRISE", default="6000/min"),
+        "auth_anon": env("THROTTLE_RATE_AUTH_ANON", default="20/min"),
+        "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
+    },
+    # Client IP for throttling: REMOTE_ADDR unless behind that many proxies adding X-Forwarded-For.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "DEFAULT_PERMISSION_CLASSES": ["cryptopredict.api.permissions.IsReaderOrWriter"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    "DEFAULT_PAGINATION_CLASS": "cryptopredict.api.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "cryptopredict.api.exceptions.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # `?format=` belongs to the endpoints (e.g. candles' `format=compact`), not to renderer choice.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CryptoPredict API",
     "DESCRIPTION": "Market data, AI analyses and trading signals for crypto assets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are public; the endpoints they describe are not.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v[0-9]",
+    "ENUM_NAME_OVERRIDES": {
+        "TimeframeEnum": "cryptopredict.choices.Timeframe",
+        "JobStatusEnum": "cryptopredict.choices.JobStatus",
+        "MarketRegimeEnum": "macro.choices.MarketRegime",
+        "RiskLevelEnum": "macro.choices.RiskLevel",
+    },
 }
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("ACCESS_TOKEN_LIFETIME_SECONDS", default=3600))
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 86400))

@@ -145,7 +145,11 @@ class UserSession(TimestampedModel):
     device_info = models.JSONField(null=True, blank=True, default=dict)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     is_active = models.BooleanField(null=True, blank=True, default=True)
+    # expires_at ends the access token; refresh_expires_at ends the session (fixed at login).
     expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    # Digests of refresh tokens already rotated out: presenting one again revokes the session.
+    rotated_refresh_tokens = models.JSONField(default=list, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,8 +1,27 @@
 """Writes on users, sessions and the audit trail."""
 
-from django.db import models
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import models, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .models import User, UserActivity, UserSession
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request) -> str | None:
@@ -34,3 +53,400 @@ def activity_record(
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else None,
     )
+
+
+# --- Authentication: bearer-token sessions, lockout, password reset, email verification ----------
+
+TOKEN_BYTES = 32
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_DURATION = timedelta(minutes=15)
+PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+EMAIL_VERIFICATION_LIFETIME = timedelta(days=3)
+
+
+class AuthError(Exception):
+    """Base of the refusals of the authentication services; the API maps each to its status."""
+
+
+class InvalidCredentials(AuthError):
+    """Unknown email, wrong password, inactive or deleted user: one answer for all (no enumeration)."""
+
+
+class AccountLocked(AuthError):
+    def __init__(self, until):
+        super().__init__(f"The account is locked until {until:%Y-%m-%d %H:%M} UTC.")
+        self.until = until
+
+
+class InvalidToken(AuthError):
+    """A bearer, refresh, reset or verification token that is unknown, expired or revoked."""
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    session: UserSession
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_expires_at: datetime
+
+
+def token_digest(token: str) -> str:
+    """Return the SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token_new() -> tuple[str, str]:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, token_digest(token)
+
+
+def _counter_plus_one(field: str):
+    # The counters are nullable in the plan; NULL + 1 would stay NULL.
+    return Coalesce(F(field), 0) + 1
+
+
+def _mail_send(*, user: User, subject: str, body: str) -> None:
+    try:
+        send_mail(subject, body, None, [user.email], using="default")
+    except OSError:  # smtplib's errors included
+        # The account change is kept; the user can ask again. Operators see the failure in the log.
+        logger.exception("Could not mail %r to user %s", subject, user.pk)
+
+
+def session_create(*, user: User, request=None) -> IssuedTokens:
+    """Open a session for `user` and return its tokens, which are shown only this once."""
+    now = timezone.now()
+    access, access_digest = _token_new()
+    refresh, refresh_digest = _token_new()
+    session = UserSession.objects.create(
+        user=user,
+        session_token=access_digest,
+        refresh_token=refresh_digest,
+        ip_address=client_ip(request),
+        device_info={"user_agent": request.META.get("HTTP_USER_AGENT", "")} if request is not None else {},
+        expires_at=now + settings.ACCESS_TOKEN_LIFETIME,
+        refresh_expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
+        last_used_at=now,
+    )
+    # The session id in front locates the session when a rotated-out token comes back.
+    return IssuedTokens(
+        session, access, f"{session.pk}.{refresh}", session.expires_at, session.refresh_expires_at
+    )
+
+
+def _login_failure_record(*, user: User, request=None) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.lockout_expires is not None and user.lockout_expires <= now:
+            # A lockout that has run out starts a fresh count.
+            user.failed_login_attempts, user.lockout_expires = 0, None
+        user.failed_login_attempts = (user.failed_login_attempts or 0) + 1
+        if user.failed_login_attempts >= LOCKOUT_THRESHOLD:
+            user.lockout_expires = now + LOCKOUT_DURATION
+        user.save(update_fields=["failed_login_attempts", "lockout_expires"])
+        activity_record(
+            user=user,
+            activity_type="auth",
+            action="login_failed",
+            details={
+                "failed_login_attempts": user.failed_login_attempts,
+                "locked": user.lockout_expires is not None,
+            },
+            request=request,
+        )
+
+
+def user_login(*, email: str, password: str, request=None) -> IssuedTokens:
+    """Check the credentials, open a session and return its tokens.
+
+    Raise AccountLocked while a lockout runs (even for the right password) and InvalidCredentials
+    for an unknown email, a wrong password or a user who may not log in.
+    """
+    email = (email or "").strip().lower()
+    user = User.objects.filter(email=email).first()
+    if user is not None and user.lockout_expires is not None and user.lockout_expires > timezone.now():
+        activity_record(
+            user=user, activity_type="auth", action="login_failed", details={"locked": True}, request=request
+        )
+        raise AccountLocked(user.lockout_expires)
+    # authenticate() runs the hasher for unknown emails too, so timing does not tell them apart.
+    authenticated = authenticate(request, email=email, password=password)
+    if authenticated is None:
+        if user is not None:
+            _login_failure_record(user=user, request=request)
+        raise InvalidCredentials("Unable to log in with the provided credentials.")
+    user = authenticated
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(
+            failed_login_attempts=0,
+            lockout_expires=None,
+            login_count=_counter_plus_one("login_count"),
+            last_login=timezone.now(),
+        )
+        user.refresh_from_db()
+        tokens = session_create(user=user, request=request)
+        activity_record(
+            user=user, activity_type="auth", action="login", session=tokens.session, request=request
+        )
+    return tokens
+
+
+def session_refresh(*, refresh_token: str, request=None) -> IssuedTokens:
+    """Exchange a refresh token for a new access and refresh token (rotation).
+
+    A refresh token that was already rotated out revokes its session: someone holds a copy.
+    """
+    session_id, _, secret = (refresh_token or "").partition(".")
+    digest = token_digest(secret)
+    now = timezone.now()
+    reused = False
+    with transaction.atomic():
+        session = (
+            UserSession.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=int(session_id) if session_id.isdigit() else None)
+            .first()
+        )
+        if session is None:
+            raise InvalidToken("The refresh token is invalid.")
+        if not hmac.compare_digest(session.refresh_token or "", digest):
+            reused = session.is_active and digest in session.rotated_refresh_tokens
+            if reused:
+                session.is_active = False
+                session.save(update_fields=["is_active", "updated_at"])
+                activity_record(
+                    user=session.user,
+                    activity_type="auth",
+                    action="refresh_reused",
+                    session=session,
+                    request=request,
+                )
+        elif (
+            session.is_active
+            and session.refresh_expires_at is not None
+            and session.refresh_expires_at > now
+            and session.user.is_active
+            and session.user.deleted_at is None
+        ):
+            access, access_digest = _token_new()
+            refresh, refresh_digest = _token_new()
+            session.rotated_refresh_tokens = [*session.rotated_refresh_tokens, digest]
+            session.session_token, session.refresh_token = access_digest, refresh_digest
+            session.expires_at = now + settings.ACCESS_TOKEN_LIFETIME
+            session.last_used_at = now
+            session.save()
+            return IssuedTokens(
+                session, access, f"{session.pk}.{refresh}", session.expires_at, session.refresh_expires_at
+            )
+    if reused:
+        raise InvalidToken("The refresh token was already used; the session is revoked.")
+    raise InvalidToken("The refresh token is invalid or expired.")
+
+
+def session_authenticate(*, access_token: str) -> UserSession:
+    """Return the live session of an access token, its user joined; raise InvalidToken otherwise."""
+    session = (
+        UserSession.objects.select_related("user")
+        .filter(session_token=token_digest(access_token), is_active=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if session is None or not session.user.is_active or session.user.deleted_at is not None:
+        raise InvalidToken("The access token is invalid or expired.")
+    now = timezone.now()
+    # One write a minute at most: last_used_at is for people, not for accounting.
+    if session.last_used_at is None or now - session.last_used_at >= timedelta(minutes=1):
+        UserSession.objects.filter(pk=session.pk).update(last_used_at=now)
+        session.last_used_at = now
+    return session
+
+
+def session_revoke(*, session: UserSession, by: User | None = None, request=None) -> UserSession:
+    """Revoke a session: its tokens stop working at once."""
+    session.is_active = False
+    session.save(update_fields=["is_active", "updated_at"])
+    activity_record(
+        user=by or session.user,
+        activity_type="auth",
+        action="session_revoked",
+        entity=session,
+        request=request,
+    )
+    return session
+
+
+def user_logout(*, user: User, session: UserSession | None, request=None) -> None:
+    """Revoke the session the request came in with and record the logout."""
+    if session is not None:
+        session.is_active = False
+        session.save(update_fields=["is_active", "updated_at"])
+    activity_record(user=user, activity_type="auth", action="logout", session=session, request=request)
+
+
+def email_verification_send(*, user: User) -> str:
+    """Issue a fresh email verification token, mail it and return it."""
+    token, digest = _token_new()
+    user.email_verification_token = digest
+    user.email_verification_expires = timezone.now() + EMAIL_VERIFICATION_LIFETIME
+    user.save(update_fields=["email_verification_token", "email_verification_expires", "updated_at"])
+    _mail_send(
+        user=user,
+        subject="Confirm your CryptoPredict email address",
+        body=f"Your email verification token (valid {EMAIL_VERIFICATION_LIFETIME.days} days):\n\n{token}\n",
+    )
+    return token
+
+
+def user_register(
+    *,
+    email: str,
+    password: str,
+    referral_code: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    request=None,
+) -> User:
+    """Create a public user on the free plan, link the referrer if any and mail a verification token."""
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": "A user with this email address already exists."})
+    referrer = None
+    if referral_code:
+        referrer = User.objects.alive().filter(referral_code=referral_code).first()
+        if referrer is None:
+            raise ValidationError({"referral_code": "Unknown referral code."})
+    user = User(email=email, first_name=first_name, last_name=last_name, referred_by=referrer)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        if referrer is not None:
+            User.objects.filter(pk=referrer.pk).update(referral_count=_counter_plus_one("referral_count"))
+        activity_record(user=user, activity_type="auth", action="register", entity=user, request=request)
+    email_verification_send(user=user)
+    return user
+
+
+def user_verify_email(*, token: str, request=None) -> User:
+    """Mark the user of a verification token verified; the token is consumed."""
+    user = User.objects.filter(
+        email_verification_token=token_digest(token or ""), email_verification_expires__gt=timezone.now()
+    ).first()
+    if user is None:
+        raise InvalidToken("The verification token is invalid or expired.")
+    user.is_verified = True
+    user.email_verification_token = user.email_verification_expires = None
+    user.save(
+        update_fields=["is_verified", "email_verification_token", "email_verification_expires", "updated_at"]
+    )
+    activity_record(user=user, activity_type="auth", action="email_verified", entity=user, request=request)
+    return user
+
+
+def password_reset_request(*, email: str, request=None) -> None:
+    """Mail a single-use reset token if the email belongs to a user who may log in; else do nothing."""
+    user = User.objects.alive().filter(email=(email or "").strip().lower(), is_active=True).first()
+    if user is None:
+        return
+    token, digest = _token_new()
+    user.reset_password_token = digest
+    user.reset_password_expires = timezone.now() + PASSWORD_RESET_LIFETIME
+    user.save(update_fields=["reset_password_token", "reset_password_expires", "updated_at"])
+    activity_record(user=user, activity_type="auth", action="password_reset_requested", request=request)
+    _mail_send(
+        user=user,
+        subject="Reset your CryptoPredict password",
+        body=f"Your password reset token (valid one hour, single use):\n\n{token}\n",
+    )
+
+
+def password_reset_confirm(*, token: str, password: str, request=None) -> User:
+    """Set a new password with a reset token; consume the token, lift any lockout, revoke all sessions."""
+    user = User.objects.filter(
+        reset_password_token=token_digest(token or ""), reset_password_expires__gt=timezone.now()
+    ).first()
+    if user is None:
+        raise InvalidToken("The reset token is invalid or expired.")
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    with transaction.atomic():
+        user.set_password(password)
+        user.reset_password_token = user.reset_password_expires = None
+        user.failed_login_attempts, user.lockout_expires = 0, None
+        user.save()
+        user.sessions.filter(is_active=True).update(is_active=False)
+        activity_record(
+            user=user, activity_type="auth", action="password_reset", entity=user, request=request
+        )
+    return user
+
+
+# The project's own apps: the back office's groups get permissions on their models only.
+ROLE_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading")
+# Operators keep market data and the AI registry; everything else they only read.
+OPERATOR_EDITS = (
+    "assets.asset",
+    "assets.pricedata",
+    "assets.pricedataarchive",
+    "macro.metricssnapshot",
+    "sectors.sector",
+    "sectors.sectorhistory",
+    "sectors.sectormapping",
+    "ai.aimodel",
+    "ai.modeltrainingjob",
+    "ai.modelpredictionjob",
+    "ai.modelevaluation",
+)
+
+
+def roles_wanted() -> dict[str, set[tuple[str, str]]]:
+    """Return each back-office group's permissions as (app_label, codename) pairs."""
+    view = {
+        (model._meta.app_label, f"view_{model._meta.model_name}")
+        for label in ROLE_APPS
+        for model in apps.get_app_config(label).get_models()
+    }
+    edits = {
+        (label, f"{verb}_{model}")
+        for label, model in (name.split(".") for name in OPERATOR_EDITS)
+        for verb in ("add", "change")
+    }
+    return {"Analysts": view, "Operators": view | edits}
+
+
+@transaction.atomic
+def roles_setup() -> dict[str, dict[str, int]]:
+    """Create or update the Analysts and Operators groups to hold exactly their permissions.
+
+    Return, per group, how many permissions it holds and how many were added and removed.
+    """
+    # Permissions are made after migrate; make sure they exist even if it ran without signals.
+    for label in ROLE_APPS:
+        create_permissions(apps.get_app_config(label), verbosity=0)
+    by_key = {
+        (perm.content_type.app_label, perm.codename): perm
+        for perm in Permission.objects.filter(content_type__app_label__in=ROLE_APPS).select_related(
+            "content_type"
+        )
+    }
+    summary = {}
+    for name, wanted in roles_wanted().items():
+        missing = sorted(f"{label}.{codename}" for label, codename in wanted - by_key.keys())
+        if missing:
+            raise ValueError(f"Unknown permissions for group {name}: {', '.join(missing)}.")
+        group, _ = Group.objects.get_or_create(name=name)
+        before = set(group.permissions.values_list("pk", flat=True))
+        after = {by_key[key].pk for key in wanted}
+        group.permissions.set(after)
+        summary[name] = {
+            "permissions": len(after),
+            "added": len(after - before),
+            "removed": len(before - after),
+        }
+    return summary

@@ -1,0 +1,136 @@
+"""Serializers for assets and candles; related objects appear as id plus a short label."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cryptopredict.api.base import BaseModelSerializer
+from cryptopredict.choices import Timeframe
+
+from .. import services
+from ..importers import parse_timestamp
+from ..models import Asset, PriceData, PriceDataArchive
+
+MAX_CANDLES = 5000
+
+
+class AssetSerializer(BaseModelSerializer):
+    class Meta:
+        model = Asset
+        fields = "__all__"
+        # Usage counters are kept by the system.
+        read_only_fields = ["access_count", "last_accessed_at", "timeframe_usage"]
+
+
+# The candle columns as the API and the import service name them.
+CANDLE_KEYS = {
+    "candle_time": "candle_time",
+    "open": "open_price",
+    "high": "high_price",
+    "low": "low_price",
+    "close": "close_price",
+    "volume": "volume",
+    "trade_count": "trade_count",
+    "vwap": "vwap",
+    "market_cap": "market_cap",
+}
+
+
+class CandleRowsMixin:
+    """Check a candle as the import service does (alignment to the timeframe, OHLC, ranges)."""
+
+    def validate(self, attrs):
+        merged = (
+            {name: getattr(self.instance, name) for name in CANDLE_KEYS.values()} if self.instance else {}
+        )
+        merged.update(attrs)
+        timeframe = attrs.get("timeframe") or getattr(self.instance, "timeframe", None)
+        row = {key: merged.get(column) for key, column in CANDLE_KEYS.items()}
+        errors = services.candle_errors(row, timeframe=timeframe)
+        if errors:
+            raise serializers.ValidationError(
+                {CANDLE_KEYS.get(key, key): messages for key, messages in errors.items()}
+            )
+        return super().validate(attrs)
+
+
+class PriceDataSerializer(CandleRowsMixin, BaseModelSerializer):
+    asset_symbol = serializers.CharField(source="asset.symbol", read_only=True)
+
+    class Meta:
+        model = PriceData
+        fields = "__all__"
+
+
+class PriceDataArchiveSerializer(BaseModelSerializer):
+    asset_symbol = serializers.CharField(source="asset.symbol", read_only=True)
+
+    class Meta:
+        model = PriceDataArchive
+        fields = "__all__"
+
+
+class CandleSerializer(serializers.Serializer):
+    """One candle of `GET/POST assets/{symbol}/candles/` (asset and timeframe are in the URL)."""
+
+    candle_time = serializers.DateTimeField(help_text="Open time, UTC, aligned to the timeframe.")
+    open = serializers.DecimalField(max_digits=38, decimal_places=18, source="open_price")
+    high = serializers.DecimalField(max_digits=38, decimal_places=18, source="high_price")
+    low = serializers.DecimalField(max_digits=38, decimal_places=18, source="low_price")
+    close = serializers.DecimalField(max_digits=38, decimal_places=18, source="close_price")
+    volume = serializers.DecimalField(max_digits=38, decimal_places=8)
+    trade_count = serializers.IntegerField(required=False, allow_null=True)
+    vwap = serializers.DecimalField(max_digits=38, decimal_places=18, required=False, allow_null=True)
+    market_cap = serializers.DecimalField(max_digits=30, decimal_places=2, required=False, allow_null=True)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class InstantField(serializers.Field):
+    """A moment given as ISO 8601 (naive means UTC) or as an epoch number (milliseconds, or s/µs/ns)."""
+
+    default_error_messages = {"invalid": "Give an ISO 8601 date-time or epoch milliseconds."}
+
+    def to_internal_value(self, data):
+        try:
+            return parse_timestamp(data)[0]
+        except (ValueError, OverflowError, OSError):
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class CandleQuerySerializer(serializers.Serializer):
+    """The query of `GET assets/{symbol}/candles/`."""
+
+    timeframe = serializers.ChoiceField(choices=Timeframe.choices, default=Timeframe.D1)
+    start = InstantField(required=False, help_text="First candle time (ISO 8601 or epoch ms), inclusive.")
+    end = InstantField(required=False, help_text="Last candle time (ISO 8601 or epoch ms), inclusive.")
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_CANDLES,
+        default=500,
+        help_text="At most this many candles: the latest ones unless `start` is given.",
+    )
+    format = serializers.ChoiceField(
+        choices=["json", "compact"],
+        default="json",
+        help_text="`compact`: [[t_ms, open, high, low, close, volume], ...] with decimal strings.",
+    )
+
+    def validate(self, attrs):
+        if "start" in attrs and "end" in attrs and attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must not be before start."]})
+        return attrs
+
+
+class RejectionSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the rejected row in the request.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class UpsertResultSerializer(serializers.Serializer):
+    inserted = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = RejectionSerializer(many=True)

@@ -1,0 +1,30 @@
+"""Filters for assets and candles (`?asset=BTC`, `?timeframe__in=1h,1d`, `?candle_time__gte=...`)."""
+
+from django_filters import rest_framework as filters
+
+from cryptopredict.api.filters import BaseFilterSet, IdOrSlugFilter, filter_fields
+
+from .models import Asset, PriceData, PriceDataArchive
+
+
+class AssetFilterSet(BaseFilterSet):
+    class Meta:
+        model = Asset
+        fields = filter_fields(Asset)
+
+
+class CandleFilterSet(BaseFilterSet):
+    asset = IdOrSlugFilter(field_name="asset", slug_field="symbol", label="Asset id or symbol")
+    asset_symbol = filters.CharFilter(field_name="asset__symbol", lookup_expr="iexact")
+
+
+class PriceDataFilterSet(CandleFilterSet):
+    class Meta:
+        model = PriceData
+        fields = filter_fields(PriceData)
+
+
+class PriceDataArchiveFilterSet(CandleFilterSet):
+    class Meta:
+        model = PriceDataArchive
+        fields = filter_fields(PriceDataArchive)

@@ -1,0 +1,59 @@
+"""`GET /api/health/`: 200 with database and broker status; 503 when the database is unreachable."""
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from kombu import Connection
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+BROKER_TIMEOUT_SECONDS = 2
+
+
+def database_status() -> str:
+    """Return "ok" when the default database answers a query, else the error in one line."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
+
+
+def broker_status() -> str:
+    """Return "ok", "not configured" (tasks run eagerly) or why the broker cannot be reached."""
+    if not settings.CELERY_BROKER_URL:
+        return "not configured"
+    try:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
+            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
+
+
+HealthSerializer = inline_serializer(
+    "Health",
+    {
+        "status": serializers.CharField(),
+        "database": serializers.CharField(),
+        "broker": serializers.CharField(),
+    },
+)
+
+
+class HealthView(APIView):
+    """Tell a load balancer whether this process can serve: no authentication, no throttling."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer})
+    def get(self, request):
+        database = database_status()
+        healthy = database == "ok"
+        body = {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker_status()}
+        return Response(body, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

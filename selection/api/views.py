@@ -1,0 +1,85 @@
+"""Watchlists, portfolios, holdings and their AI analyses: owners' endpoints (see access.py)."""
+
+from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
+from selection import filtersets
+from selection.models import (
+    AIPortfolioAnalysis,
+    AIWatchlistAnalysis,
+    Portfolio,
+    PortfolioAsset,
+    Watchlist,
+    WatchlistAsset,
+)
+from selection.selectors import holdings_valued, portfolios_valued
+
+from . import serializers
+from .access import OwnedMixin
+
+
+class ValuedMixin:
+    """Answer writes with the row as the list shows it, live valuation included."""
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+
+class WatchlistViewSet(OwnedMixin, BaseModelViewSet):
+    queryset = Watchlist.objects.all()
+    serializer_class = serializers.WatchlistSerializer
+    filterset_class = filtersets.WatchlistFilterSet
+    search_fields = ("name", "description")
+
+
+class WatchlistAssetViewSet(OwnedMixin, BaseModelViewSet):
+    queryset = WatchlistAsset.objects.all()
+    serializer_class = serializers.WatchlistAssetSerializer
+    filterset_class = filtersets.WatchlistAssetFilterSet
+    search_fields = ("notes", "asset__symbol", "asset__name")
+    owner, parent = "watchlist__user", "watchlist"
+
+
+class PortfolioViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
+    queryset = Portfolio.objects.all()
+    serializer_class = serializers.PortfolioSerializer
+    filterset_class = filtersets.PortfolioFilterSet
+    search_fields = ("name", "description")
+
+    def get_queryset(self):
+        return portfolios_valued(super().get_queryset())
+
+
+class PortfolioAssetViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
+    """Holdings: read, and PATCH the target allocation; quantities change through trades only."""
+
+    queryset = PortfolioAsset.objects.all()
+    serializer_class = serializers.PortfolioAssetSerializer
+    filterset_class = filtersets.PortfolioAssetFilterSet
+    search_fields = ("asset__symbol", "asset__name")
+    owner, parent = "portfolio__user", "portfolio"
+    http_method_names = ["get", "patch", "put", "head", "options"]
+
+    def get_queryset(self):
+        return holdings_valued(super().get_queryset())
+
+
+class WatchlistAnalysisViewSet(TimeSeriesMixin, OwnedMixin, BaseModelViewSet):
+    queryset = AIWatchlistAnalysis.objects.all()
+    serializer_class = serializers.AIWatchlistAnalysisSerializer
+    filterset_class = filtersets.AIWatchlistAnalysisFilterSet
+    search_fields = ("summary",)
+    owner, parent = "watchlist__user", "watchlist"
+    ordering = ("-analysis_time",)
+
+
+class PortfolioAnalysisViewSet(TimeSeriesMixin, OwnedMixin, BaseModelViewSet):
+    queryset = AIPortfolioAnalysis.objects.all()
+    serializer_class = serializers.AIPortfolioAnalysisSerializer
+    filterset_class = filtersets.AIPortfolioAnalysisFilterSet
+    search_fields = ("summary",)
+    owner, parent = "portfolio__user", "portfolio"
+    ordering = ("-analysis_time",)

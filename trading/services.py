@@ -1,0 +1,202 @@
+"""Trades and their accounting on holdings and cash.
+
+Fee convention: fees are in the portfolio's base currency. A buy costs quantity * price + fee: the
+fee is part of the cost basis (so average_buy_price = cost_basis / quantity includes it) and, when
+the portfolio tracks cash, all of it comes out of cash. A sell brings quantity * price - fee: the
+fee lowers the proceeds, hence the realized PnL and the cash received. A sell takes out the cost of
+the units sold at the average cost (cost_basis * sold / held; all of it when the position closes),
+so selling leaves average_buy_price unchanged.
+"""
+
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from assets.models import Asset
+from selection.models import Portfolio, PortfolioAsset
+from selection.services import MONEY_STEP, portfolio_totals_refresh
+from users.models import User
+
+from .choices import ActionType, TradeStatus
+from .models import AITradingSignal, TradeAction
+
+PRICE_STEP = Decimal("1e-18")  # the 18 decimal places of the price columns
+# Enough digits for products and quotients of 38-digit columns (the default context has 28).
+PRECISION = 80
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(MONEY_STEP, rounding=ROUND_HALF_EVEN)
+
+
+def _check_fits(obj, field_name: str, *, blame: str) -> None:
+    """Refuse, naming the input field `blame`, a result too large for its decimal column."""
+    field = obj._meta.get_field(field_name)
+    limit = Decimal(10) ** (field.max_digits - field.decimal_places)
+    value = getattr(obj, field_name)
+    if abs(value) >= limit:
+        noun = f"{obj._meta.verbose_name} {field_name}"
+        raise ValidationError({blame: f"The trade would make the {noun} {value}, beyond its limit {limit}."})
+
+
+def trade_action_create(
+    *,
+    portfolio: Portfolio,
+    asset: Asset,
+    user: User,
+    action_type: str,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal = Decimal(0),
+    fee_currency: str | None = None,
+    executed_at: datetime | None = None,
+    execute: bool = True,
+    signal: AITradingSignal | None = None,
+    exchange: str | None = None,
+    external_order_id: str | None = None,
+    notes: str = "",
+) -> TradeAction:
+    """Record a trade and, unless execute is False, execute it at once; all or nothing."""
+    quantity, price, fee = Decimal(quantity), Decimal(price), Decimal(fee)
+    with localcontext(prec=PRECISION):
+        total_value = _money(quantity * price)
+    errors = {}
+    if portfolio.deleted_at is not None:
+        errors["portfolio"] = "The portfolio is deleted: no trade can be recorded in it."
+    if action_type not in ActionType.values:
+        errors["action_type"] = f"Must be one of {', '.join(ActionType.values)}."
+    if quantity <= 0:
+        errors["quantity"] = "Must be greater than 0."
+    if price <= 0:
+        errors["price"] = "Must be greater than 0."
+    if fee < 0:
+        errors["fee"] = "Must be 0 or more."
+    if fee_currency not in (None, portfolio.base_currency):
+        errors["fee_currency"] = (
+            f"Fees are accounted in the portfolio's base currency, {portfolio.base_currency}."
+        )
+    if executed_at is not None and executed_at > timezone.now():
+        errors["executed_at"] = "Cannot be in the future."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        trade = TradeAction(
+            portfolio=portfolio,
+            asset=asset,
+            user=user,
+            signal=signal,
+            action_type=action_type,
+            status=TradeStatus.PENDING,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            fee_currency=portfolio.base_currency,
+            total_value=total_value,
+            executed_at=executed_at,
+            exchange=exchange,
+            external_order_id=external_order_id,
+            notes=notes,
+        )
+        _check_fits(trade, "total_value", blame="quantity")
+        trade.save()
+        if execute:
+            trade = trade_action_execute(trade=trade)
+    return trade
+
+
+def trade_action_execute(*, trade: TradeAction) -> TradeAction:
+    """Execute a pending trade: update the holding, the cash and the portfolio's totals together.
+
+    Refuse (ValidationError, nothing changed) a sell of more than is held, a buy costing more than
+    the cash of a portfolio that tracks cash, a trade in a deleted portfolio, and a trade that is
+    not pending.
+    """
+    with transaction.atomic(), localcontext(prec=PRECISION):
+        # Locking the portfolio first serializes every trade of that portfolio.
+        portfolio = Portfolio.objects.select_for_update().get(pk=trade.portfolio_id)
+        trade = TradeAction.objects.select_for_update().select_related("asset").get(pk=trade.pk)
+        if trade.status != TradeStatus.PENDING:
+            raise ValidationError(
+                {"status": f"Only a pending trade can be executed; this one is {trade.status}."}
+            )
+        if portfolio.deleted_at is not None:
+            raise ValidationError({"portfolio": "The portfolio is deleted: no trade can be executed in it."})
+        executed_at = trade.executed_at or timezone.now()
+        if trade.action_type == ActionType.BUY:
+            holding, _ = PortfolioAsset.objects.select_for_update().get_or_create(
+                portfolio=portfolio, asset=trade.asset
+            )
+            _buy_apply(portfolio=portfolio, holding=holding, trade=trade)
+            if holding.first_purchase_at is None or executed_at < holding.first_purchase_at:
+                holding.first_purchase_at = executed_at
+        else:
+            holding = (
+                PortfolioAsset.objects.select_for_update()
+                .filter(portfolio=portfolio, asset=trade.asset)
+                .first()
+            )
+            _sell_apply(portfolio=portfolio, holding=holding, trade=trade)
+        if holding.last_transaction_at is None or executed_at > holding.last_transaction_at:
+            holding.last_transaction_at = executed_at
+        for field_name in ("quantity", "cost_basis", "realized_pnl", "average_buy_price"):
+            _check_fits(holding, field_name, blame="quantity")
+        _check_fits(portfolio, "cash_balance", blame="price")
+        holding.save()
+        portfolio.save(update_fields=["cash_balance", "updated_at"])
+        trade.status, trade.executed_at = TradeStatus.EXECUTED, executed_at
+        trade.save(update_fields=["status", "executed_at", "updated_at"])
+        portfolio_totals_refresh(portfolio=portfolio)
+    return trade
+
+
+def _buy_apply(*, portfolio: Portfolio, holding: PortfolioAsset, trade: TradeAction) -> None:
+    cost = trade.total_value + trade.fee
+    if portfolio.track_cash and cost > portfolio.cash_balance:
+        raise ValidationError(
+            {
+                "quantity": f"The buy costs {cost} {portfolio.base_currency} with fees, more than the cash "
+                f"balance of {portfolio.cash_balance}."
+            }
+        )
+    holding.quantity += trade.quantity
+    holding.cost_basis = _money(holding.cost_basis + cost)
+    holding.average_buy_price = (holding.cost_basis / holding.quantity).quantize(PRICE_STEP)
+    if portfolio.track_cash:
+        portfolio.cash_balance -= cost
+
+
+def _sell_apply(*, portfolio: Portfolio, holding: PortfolioAsset | None, trade: TradeAction) -> None:
+    held = holding.quantity if holding is not None else Decimal(0)
+    if trade.quantity > held:
+        raise ValidationError(
+            {"quantity": f"Cannot sell {trade.quantity} {trade.asset.symbol}: the portfolio holds {held}."}
+        )
+    proceeds = trade.total_value - trade.fee
+    if proceeds < 0:
+        raise ValidationError(
+            {"fee": f"The fee {trade.fee} is larger than the sale's value {trade.total_value}."}
+        )
+    if trade.quantity == held:
+        cost_sold = holding.cost_basis
+    else:
+        cost_sold = _money(holding.cost_basis * trade.quantity / held)
+    holding.realized_pnl = _money(holding.realized_pnl + proceeds - cost_sold)
+    holding.quantity -= trade.quantity
+    holding.cost_basis -= cost_sold
+    if holding.quantity == 0:
+        holding.average_buy_price = Decimal(0)
+    if portfolio.track_cash:
+        portfolio.cash_balance += proceeds
+
+
+def signal_risk_reward(
+    *, signal_type: str, entry_price: Decimal | None, target_price: Decimal | None, stop_loss: Decimal | None
+) -> Decimal | None:
+    """Return reward / risk of a buy or sell signal (4 decimals), or None for a hold or missing prices."""
+    if None in (entry_price, target_price, stop_loss) or entry_price == stop_loss:
+        return None
+    ratio = abs(target_price - entry_price) / abs(entry_price - stop_loss)
+    return ratio.quantize(Decimal("0.0001"))

@@ -1,0 +1,46 @@
+"""Request rate limits: per user by subscription plan, and per IP on the authentication endpoints.
+
+The rates live in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (settings); a throttled request gets 429
+with Retry-After. Counters are kept in the default cache.
+"""
+
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+
+from .choices import SubscriptionPlan
+
+
+class PlanRateThrottle(SimpleRateThrottle):
+    """Limit each authenticated user to the rate of their subscription plan (scope `plan_<plan>`)."""
+
+    scope = "plan"
+
+    def __init__(self):
+        # The rate depends on the user, so it is set per request in allow_request().
+        pass
+
+    def allow_request(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return True
+        self.scope = f"plan_{user.subscription_plan or SubscriptionPlan.FREE}"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": "plan", "ident": request.user.pk}
+
+
+class AuthAnonRateThrottle(AnonRateThrottle):
+    """Limit anonymous calls to the authentication endpoints, per client IP."""
+
+    scope = "auth_anon"
+
+
+class LoginRateThrottle(SimpleRateThrottle):
+    """Limit login attempts per client IP, whoever is asking."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
