@@ -122,6 +122,11 @@ class TradeAction(TimestampedModel):
                 condition=~Q(status=TradeStatus.EXECUTED) | Q(executed_at__isnull=False),
                 name="chk_trade_executed_at",
             ),
+            # An order id means something only on its exchange; without one, uniqueness could not hold.
+            models.CheckConstraint(
+                condition=Q(external_order_id__isnull=True) | Q(exchange__isnull=False),
+                name="chk_trade_order_has_exchange",
+            ),
             models.UniqueConstraint(
                 fields=["exchange", "external_order_id"],
                 condition=Q(external_order_id__isnull=False),

@@ -5,7 +5,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
 
 from cryptopredict.models import SoftDeleteMixin, SoftDeleteQuerySet, TimestampedModel, choices_check
 
@@ -108,6 +108,8 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteMixin, TimestampedModel
                 name="chk_failed_login_attempts_positive",
             ),
             models.CheckConstraint(condition=Q(account_balance__gte=0), name="chk_account_balance_positive"),
+            # Stored lower-case, so the unique index on email is also case-insensitive.
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="chk_users_email_lowercase"),
             choices_check("role", UserRole, name="chk_users_role"),
             choices_check(
                 "subscription_plan", SubscriptionPlan, name="chk_users_subscription_plan", null=True

@@ -90,6 +90,7 @@ TABLE = {
         "chk_referral_count_positive": {"referral_count": -1},
         "chk_failed_login_attempts_positive": {"failed_login_attempts": -1},
         "chk_account_balance_positive": {"account_balance": -1},
+        "chk_users_email_lowercase": {"email": "Mixed.Case@Example.com"},
         "chk_users_role": {"role": BAD},
         "chk_users_subscription_plan": {"subscription_plan": BAD},
     },
@@ -252,6 +253,7 @@ TABLE = {
         "chk_trade_price": {"price": 0},
         "chk_trade_fee": {"fee": -1},
         "chk_trade_executed_at": {"status": "executed"},
+        "chk_trade_order_has_exchange": {"exchange": None, "external_order_id": "o-2"},
         "unique_trade_external_order": Dup(
             ("exchange", "external_order_id"), setup={"external_order_id": "o-1"}
         ),
