@@ -1,9 +1,12 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import F
 
 from cryptopredict.admin import BaseAdmin, CandleAdmin
 from sectors.models import SectorMapping
 
+from . import services
+from .api.serializers import CANDLE_KEYS
 from .models import Asset, PriceData, PriceDataArchive
 
 
@@ -85,11 +88,28 @@ class AssetAdmin(BaseAdmin):
     readonly_fields = ("access_count", "last_accessed_at")
 
 
+class CandleForm(forms.ModelForm):
+    """Check a candle as the import service and the API do: aligned to its timeframe, OHLC consistent,
+    with each message on the field at fault instead of a bare database constraint name."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(column in self.errors for column in ("timeframe", *CANDLE_KEYS.values())):
+            return cleaned  # a value that did not parse already has its message
+        row = {key: cleaned.get(column) for key, column in CANDLE_KEYS.items()}
+        for key, messages in services.candle_errors(row, timeframe=cleaned.get("timeframe")).items():
+            column = CANDLE_KEYS.get(key)
+            for message in messages:
+                self.add_error(column if column in self.fields else None, message)
+        return cleaned
+
+
 @admin.register(PriceData)
 class PriceDataAdmin(CandleAdmin):
-    pass
+    form = CandleForm
 
 
 @admin.register(PriceDataArchive)
 class PriceDataArchiveAdmin(CandleAdmin):
+    form = CandleForm
     list_display = (*CandleAdmin.list_display, "archived_at")

@@ -396,9 +396,15 @@ def _json_source(document, *, gz: bool) -> Source:
         return Source("coingecko_chart", _chart_rows(document), points=True, count=len(document["prices"]))
     if not isinstance(document, list):
         raise ImportFormatError("a JSON file must hold a list of candles or a CoinGecko market_chart")
-    first = document[0] if document else []
+    if not document:
+        raise ImportFormatError("the JSON list is empty: no candles to import")
+    first = document[0]
     total = len(document)
     if isinstance(first, dict):
+        missing = [key for key in REQUIRED if key not in _header_map(list(first))]
+        if missing:
+            found = ", ".join(map(str, list(first)[:10]))
+            raise ImportFormatError(f"the JSON objects lack {', '.join(missing)} (found: {found})")
         return Source("json_records", _record_rows(document), count=total)
     if not isinstance(first, list):
         raise ImportFormatError("a JSON list must hold arrays or objects")
@@ -428,9 +434,11 @@ def _text(value) -> str:
 
 def _record_rows(document: list) -> Iterator[dict]:
     for number, record in enumerate(document, start=1):
-        columns = _header_map(list(record))
-        values = list(record.values())
-        row = {key: values[index] for key, index in columns.items()}
+        # A missing field (or a record that is no object) stays None: rejected later with its line.
+        row = dict.fromkeys(REQUIRED)
+        if isinstance(record, dict):
+            values = list(record.values())
+            row.update({key: values[index] for key, index in _header_map(list(record)).items()})
         row["line"] = number
         yield row
 

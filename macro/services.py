@@ -337,7 +337,10 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     """Return the file's keys and (line, record) pairs: a CSV with a header, or a JSON array of objects."""
     if not path.is_file():
         raise MetricsError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise MetricsError(f"{path}: not a UTF-8 text file, expected a CSV or JSON of metrics") from None
     if text.lstrip()[:1] in ("[", "{"):
         try:
             data = json.loads(text, parse_float=Decimal)

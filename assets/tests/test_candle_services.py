@@ -275,6 +275,21 @@ def test_bad_rows_are_rejected_with_their_line_and_good_rows_kept(tmp_path):
     assert candles.first().close_price == Decimal("12")  # the later row won
 
 
+def test_json_records_that_are_not_candles_are_rejected_with_their_line(tmp_path):
+    path = tmp_path / "records.json"
+    path.write_text(
+        '[{"timestamp": 1704067200000, "open": 1, "high": 2, "low": 1, "close": 1},'
+        ' 5, {"timestamp": 1704067260000, "open": 1},'
+        ' {"timestamp": 1704067320000, "open": 1, "high": 2, "low": 1, "close": 1}]'
+    )
+    asset = AssetFactory()
+    report = candles_import(path=path, asset=asset)
+    reasons = {r.index_or_line: r.reason() for r in report.rejected}
+    assert sorted(reasons) == [2, 3]
+    assert "candle_time" in reasons[2] and "high" in reasons[3]
+    assert [c.candle_time for c in stored(asset, "1m")] == [at(2024, 1, 1), at(2024, 1, 1, 0, 2)]
+
+
 def test_funding_rate_files_are_rejected_row_by_row(tmp_path):
     path = tmp_path / "funding.csv"
     path.write_text("".join(f"{1704067200000 + i * 3600_000},0.0001,0,0,0,0\n" for i in range(5)))

@@ -70,6 +70,14 @@ def test_rejected_rows_give_exit_code_1_and_a_rejects_report(tmp_path):
     assert PriceData.objects.count() == 1  # the good row is kept
 
 
+def test_unwritable_rejects_report_stops_before_importing(tmp_path):
+    AssetFactory(symbol="BTC")
+    rejects = tmp_path / "no" / "such" / "dir.csv"
+    error = failure("import_candles", KLINES, "--symbol", "BTC", "--rejects", str(rejects))
+    assert error.returncode == 2 and f"cannot write {rejects}" in str(error)
+    assert not PriceData.objects.exists()
+
+
 def test_create_asset_and_dry_run():
     path = str(FIXTURES / "nautilus_http_spot_market_klines.json")
     output = run("import_candles", path, "--symbol", "BTCUSDT", "--create-asset", "--dry-run")
@@ -77,6 +85,15 @@ def test_create_asset_and_dry_run():
     assert not Asset.objects.exists() and not PriceData.objects.exists()
     run("import_candles", path, "--symbol", "BTCUSDT", "--create-asset")
     assert PriceData.objects.filter(asset__symbol="BTCUSDT").count() == 10
+
+
+@pytest.mark.parametrize(
+    ("symbol", "message"), [("", "This field cannot be blank"), ("X" * 21, "at most 20 characters")]
+)
+def test_create_asset_refuses_a_symbol_the_model_refuses(symbol, message):
+    error = failure("import_candles", KLINES, "--symbol", symbol, "--create-asset")
+    assert error.returncode == 2 and message in str(error)
+    assert not Asset.objects.exists() and not PriceData.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -116,6 +133,8 @@ def test_the_real_process_exits_2_with_one_line_and_no_traceback():
 
 def test_import_assets_command():
     path = str(FIXTURES / "coingecko_markets_btc_2024-12-10.json")
+    assert "dry run, nothing written: assets: 1 created" in run("import_assets", path, "--dry-run")
+    assert not Asset.objects.exists()
     assert "1 created, 0 updated, 0 unchanged, 0 rejected" in run("import_assets", path)
     assert "0 created, 0 updated, 1 unchanged, 0 rejected" in run("import_assets", path)
     assert failure("import_assets", "nothing.json").returncode == 2
@@ -124,6 +143,10 @@ def test_import_assets_command():
 def test_resample_candles_command():
     asset = AssetFactory(symbol="ETHBTC")
     run("import_candles", str(DEMO / "ETH_BTC-5m.feather"), "--symbol", "ETHBTC")
+    assert "dry run, nothing written: ETHBTC 1h: 479 inserted" in run(
+        "resample_candles", "--symbol", "ETHBTC", "--from", "5m", "--to", "1h", "--dry-run"
+    )
+    assert not PriceData.objects.filter(asset=asset, timeframe="1h").exists()
     assert "ETHBTC 1h: 479 inserted" in run(
         "resample_candles", "--symbol", "ETHBTC", "--from", "5m", "--to", "1h"
     )
@@ -142,7 +165,12 @@ def test_archive_price_data_command():
         "archive_price_data", "--older-than", "365d", "--batch-size", "1"
     )
     assert (PriceData.objects.count(), PriceDataArchive.objects.count()) == (1, 2)
-    for bad in (["--older-than", "a year"], ["--older-than", "1d", "--batch-size", "0"]):
+    for bad in (
+        ["--older-than", "a year"],
+        ["--older-than", "1d", "--batch-size", "0"],
+        ["--older-than", "99999999d", "--dry-run"],  # before the year 1: no date to compare with
+        ["--older-than", "9999999999999w"],  # more than a timedelta holds
+    ):
         assert failure("archive_price_data", *bad).returncode == 2
 
 

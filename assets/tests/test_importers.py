@@ -231,6 +231,12 @@ def test_spacing_that_is_no_timeframe_is_refused(tmp_path):
         (b'{"not": "candles"}', "market_chart"),
         (b"[[1, 2, 3]]", "no known candle format"),
         (b"when,what\n1,2\n", "header lacks"),
+        (b"[]", "JSON list is empty"),
+        # A CoinGecko /coins/markets file is JSON objects, but not candles.
+        (
+            (FIXTURES / "coingecko_markets_btc_2024-12-10.json").read_bytes(),
+            "lack candle_time, open, high, low",
+        ),
     ],
 )
 def test_unreadable_files(tmp_path, content, message):

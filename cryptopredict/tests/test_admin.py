@@ -106,6 +106,41 @@ def test_price_data_search_and_filter(staff_client):
     assert response.context["cl"].result_count == 1
 
 
+def candle_form(asset, **changes) -> dict:
+    form = {
+        "asset": asset.pk,
+        "timeframe": "1h",
+        "candle_time_0": "2024-01-01",
+        "candle_time_1": "00:00:00",
+        "open_price": "10",
+        "high_price": "12",
+        "low_price": "8",
+        "close_price": "11",
+        "volume": "1",
+        "technical_indicators": "{}",
+    }
+    return form | changes
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"candle_time_1": "00:30:00"}, "candle_time", "is not aligned to 1h"),
+        ({"high_price": "5"}, "high_price", "is below"),
+        ({"low_price": "11.5"}, "low_price", "above"),
+    ],
+)
+def test_candle_admin_names_the_field_of_a_bad_candle(staff_client, changes, field, message):
+    asset = AssetFactory()
+    response = staff_client.post(url(PriceData, "add"), candle_form(asset, **changes))
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["adminform"].form.errors[field])
+    assert not PriceData.objects.exists()
+    response = staff_client.post(url(PriceData, "add"), candle_form(asset))
+    assert response.status_code == 302 and PriceData.objects.count() == 1
+
+
 @pytest.mark.django_db
 def test_job_changelist_shows_status_and_progress_and_filters_by_status(staff_client):
     running = ModelTrainingJobFactory(status=JobStatus.RUNNING, progress_percent=42)

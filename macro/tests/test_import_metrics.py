@@ -128,6 +128,14 @@ def test_whole_file_errors_write_nothing(tmp_path, content, message):
     assert not MetricsSnapshot.objects.exists()
 
 
+def test_binary_file_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(MetricsError, match="not a UTF-8 text file"):
+        metrics_import(path=path)
+    assert not MetricsSnapshot.objects.exists()
+
+
 def test_value_checks(tmp_path):
     btc_candle()
     path = tmp_path / "metrics.csv"

@@ -29,12 +29,28 @@ def existing_file(path: str) -> Path:
     return file
 
 
-def rejections_write(rejected: list[Rejection], path: str) -> None:
+def writable_file(path: str) -> Path:
+    """Return `path` as a Path, or stop with a one-line error when it cannot be written there.
+
+    Checked before any import starts, so a typo in a report path does not stop a long run at its end.
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise CommandError(f"cannot write {path}: it is a directory", returncode=BAD_ARGUMENTS)
+    if not file.parent.is_dir():
+        raise CommandError(f"cannot write {path}: no directory {file.parent}", returncode=BAD_ARGUMENTS)
+    return file
+
+
+def rejections_write(rejected: list[Rejection], path: Path) -> None:
     """Write the rejected rows as a CSV of (line, reason)."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "reason"])
-        writer.writerows((r.index_or_line, r.reason()) for r in rejected)
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "reason"])
+            writer.writerows((r.index_or_line, r.reason()) for r in rejected)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}", returncode=BAD_ARGUMENTS) from None
 
 
 def rejections_show(command, rejected: list[Rejection], label: str = "line") -> None:

@@ -1,7 +1,8 @@
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from assets.services import candles_archive
 from cryptopredict.choices import Timeframe
@@ -16,8 +17,18 @@ def age_parse(text: str) -> timedelta:
     """Return an age such as 365d, 12h, 4w or 30m as a timedelta."""
     match = re.fullmatch(r"(\d+)([mhdw])", text.strip())
     if not match:
-        raise CommandError(f"bad --older-than {text!r}: use a number and m, h, d or w (365d)", returncode=2)
-    return timedelta(**{UNITS[match[2]]: int(match[1])})
+        raise CommandError(
+            f"bad --older-than {text!r}: use a number and m, h, d or w (365d)", returncode=BAD_ARGUMENTS
+        )
+    try:
+        age = timedelta(**{UNITS[match[2]]: int(match[1])})
+    except OverflowError:
+        age = timedelta.max
+    if age >= timezone.now() - datetime.min.replace(tzinfo=UTC):  # the cutoff must be a date
+        raise CommandError(
+            f"bad --older-than {text!r}: that reaches back before the year 1", returncode=BAD_ARGUMENTS
+        )
+    return age
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from assets.importers import ImportFormatError
 from assets.services import assets_import
@@ -15,16 +16,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="a JSON file of GET /coins/markets")
+        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
 
     def handle(self, *args, **options):
         path = existing_file(options["file"])
         try:
-            result = assets_import(path=path)
+            with transaction.atomic():
+                result = assets_import(path=path)
+                transaction.set_rollback(options["dry_run"])
         except ImportFormatError as exc:
             raise CommandError(str(exc), returncode=REJECTED_INPUT) from None
+        prefix = "dry run, nothing written: " if options["dry_run"] else ""
         self.stdout.write(
-            f"assets: {result.inserted} created, {result.updated} updated, {result.unchanged} unchanged, "
-            f"{len(result.rejected)} rejected"
+            f"{prefix}assets: {result.inserted} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {len(result.rejected)} rejected"
         )
         if result.rejected:
             rejections_show(self, result.rejected, label="element")

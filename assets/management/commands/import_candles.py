@@ -1,5 +1,6 @@
 from contextlib import nullcontext
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -17,6 +18,7 @@ from ._shared import (
     existing_file,
     rejections_show,
     rejections_write,
+    writable_file,
 )
 
 SHOWN_GAPS = 5
@@ -43,19 +45,30 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = existing_file(options["file"])
+        rejects = writable_file(options["rejects"]) if options["rejects"] else None
         symbol = options["symbol"].strip().upper()
         # A dry run rolls back everything, the asset it may create included; a real run commits
         # batch by batch (so no enclosing transaction).
         with transaction.atomic() if options["dry_run"] else nullcontext():
             if options["create_asset"] and not Asset.objects.filter(symbol=symbol).exists():
-                Asset.objects.create(symbol=symbol, name=symbol, asset_type=AssetType.CRYPTO)
+                asset = Asset(symbol=symbol, name=symbol, asset_type=AssetType.CRYPTO)
+                try:
+                    asset.full_clean()
+                except ValidationError as exc:
+                    problems = "; ".join(
+                        f"{name}: {' '.join(msgs)}" for name, msgs in exc.message_dict.items()
+                    )
+                    raise CommandError(
+                        f"cannot create asset {symbol!r}: {problems}", returncode=BAD_ARGUMENTS
+                    ) from None
+                asset.save()
                 self.stdout.write(f"created asset {symbol}")
             report = self._import(path, asset_get(symbol), options)
             if options["dry_run"]:
                 transaction.set_rollback(True)
         self._summary(report)
-        if options["rejects"]:
-            rejections_write(report.rejected, options["rejects"])
+        if rejects:
+            rejections_write(report.rejected, rejects)
         if report.rejected:
             rejections_show(self, report.rejected)
             raise CommandError(f"{len(report.rejected)} rows rejected", returncode=REJECTED_INPUT)
