@@ -1,8 +1,7 @@
-from django import forms
 from django.contrib import admin
 from django.db.models import F
 
-from cryptopredict.admin import BaseAdmin, CandleAdmin
+from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm
 from sectors.models import SectorMapping
 
 from . import services
@@ -88,7 +87,7 @@ class AssetAdmin(BaseAdmin):
     readonly_fields = ("access_count", "last_accessed_at")
 
 
-class CandleForm(forms.ModelForm):
+class CandleForm(ConstraintForm):
     """Check a candle as the import service and the API do: aligned to its timeframe, OHLC consistent,
     with each message on the field at fault instead of a bare database constraint name."""
 

@@ -1,12 +1,15 @@
 """Pieces every app's admin shares: the audit trail, read-only bookkeeping and cheap counts."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
 
+from cryptopredict.constraints import explain
 from users.services import activity_record
 
 # Columns that only the system writes; shown, never edited, in every admin.
@@ -71,6 +74,29 @@ class EstimatedCountPaginator(Paginator):
         return None if row is None or row[0] is None else int(row[0])
 
 
+class ConstraintForm(forms.ModelForm):
+    """A ModelForm that puts a broken database constraint's rule on the field at fault.
+
+    Django reports a CheckConstraint as a bare "Constraint chk_x is violated" above the form;
+    an analyst needs to see which field breaks which rule.
+    """
+
+    def validate_constraints(self):
+        model = self._meta.model
+        exclude = self._get_validation_exclusions()
+        using = router.db_for_write(model)
+        for constraint in model._meta.constraints:
+            try:
+                constraint.validate(model, self.instance, exclude=exclude, using=using)
+            except ValidationError as error:
+                fields, rule = explain(constraint)
+                field = next((name for name in fields if name in self.fields), None)
+                if getattr(error, "code", None) == "unique" and field is None:
+                    self._update_errors(error)  # Django's own message names the duplicate values
+                else:
+                    self.add_error(field, f"{rule.capitalize()} ({constraint.name}).")
+
+
 class BaseAdmin(admin.ModelAdmin):
     """A ModelAdmin that shows system columns read-only and writes each change to the audit trail.
 
@@ -78,6 +104,7 @@ class BaseAdmin(admin.ModelAdmin):
     with the names of the fields that changed.
     """
 
+    form = ConstraintForm
     list_per_page = 50
 
     def get_readonly_fields(self, request, obj=None):

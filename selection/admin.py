@@ -31,11 +31,15 @@ class WatchlistItemInline(admin.TabularInline):
 
 
 class HoldingInline(admin.TabularInline):
+    """Holdings move only through executed trades (trading.services); here only targets are set."""
+
     model = PortfolioAsset
     fields = ("asset", *HOLDING_FIGURES[:4], "target_allocation", "last_transaction_at")
-    readonly_fields = HOLDING_FIGURES
-    autocomplete_fields = ("asset",)
+    readonly_fields = ("asset", *HOLDING_FIGURES)
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Watchlist)
@@ -115,8 +119,11 @@ class PortfolioAssetAdmin(BaseAdmin):
     search_fields = ("portfolio__name", "asset__symbol", "asset__name")
     ordering = ("portfolio__name", "asset__symbol")
     list_select_related = ("portfolio", "asset")
-    autocomplete_fields = ("portfolio", "asset")
-    readonly_fields = HOLDING_FIGURES
+    # Holdings move only through executed trades (trading.services); here only targets are set.
+    readonly_fields = ("portfolio", "asset", *HOLDING_FIGURES)
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(AIWatchlistAnalysis)

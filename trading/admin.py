@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from cryptopredict.admin import BaseAdmin
 
+from .choices import TradeStatus
 from .models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 
 
@@ -70,8 +71,17 @@ class TradeActionAdmin(BaseAdmin):
         "external_order_id",
     )
 
+    # The bulk delete action would bypass the per-trade check below.
+    actions = None
+
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an executed trade would leave holdings and cash that no trade explains.
+        if obj is not None and obj.status == TradeStatus.EXECUTED:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(PortfolioAssetAnalysis)

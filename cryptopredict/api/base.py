@@ -28,10 +28,10 @@ from rest_framework import serializers, viewsets
 from rest_framework.pagination import CursorPagination
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
 
+from cryptopredict.constraints import explain, referenced_fields
 from cryptopredict.models import SoftDeleteMixin, UserTrackingMixin
 from users.services import activity_record
 
-from .constraints import explain, referenced_fields
 from .pagination import TimeSeriesPagination
 
 API_ACTIVITY = "api"

@@ -12,7 +12,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from .constraints import constraint_index, explain
+from cryptopredict.constraints import constraint_index, explain
 
 # SQLite names the constraint in its message; PostgreSQL's driver reports it in diag.
 SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")

@@ -17,7 +17,10 @@ from assets.tests.factories import AssetFactory, PriceDataFactory
 from cryptopredict.admin import EstimatedCountPaginator
 from cryptopredict.choices import JobStatus, Timeframe
 from selection.models import WatchlistAsset
-from selection.tests.factories import WatchlistAssetFactory, WatchlistFactory
+from selection.tests.factories import PortfolioAssetFactory, WatchlistAssetFactory, WatchlistFactory
+from trading.choices import TradeStatus
+from trading.models import TradeAction
+from trading.tests.factories import TradeActionFactory
 from users.models import User, UserActivity
 from users.tests.factories import PASSWORD, AdminUserFactory, UserActivityFactory
 
@@ -376,3 +379,38 @@ def test_stale_statistics_fall_back_to_a_real_count(monkeypatch):
     PriceDataFactory.create_batch(100, asset=asset)
 
     assert EstimatedCountPaginator(PriceData.objects.all(), 50).count == 102
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"),
+    [
+        ({"alert_price_above": "10", "alert_price_below": "100"}, "alert_price_below", "alert_price_below <"),
+        ({"target_price": "-1"}, "target_price", "target_price > 0"),
+    ],
+)
+def test_a_broken_constraint_is_named_on_its_field(staff_client, changes, field, rule):
+    item = WatchlistAssetFactory()
+    response = staff_client.post(url(item, "change", item.pk), item_form(item, **changes))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert any(rule in message for message in errors[field]), errors
+    assert "is violated" not in str(errors)
+
+
+@pytest.mark.django_db
+def test_holdings_are_not_added_or_moved_in_the_admin(staff_client):
+    holding = PortfolioAssetFactory()
+    assert staff_client.get(url(holding, "add")).status_code == 403
+    form = staff_client.get(url(holding, "change", holding.pk)).context["adminform"].form
+    assert {"portfolio", "asset", "quantity", "cost_basis"}.isdisjoint(form.fields)
+    assert "target_allocation" in form.fields
+
+
+@pytest.mark.django_db
+def test_executed_trades_cannot_be_deleted_in_the_admin(staff_client):
+    executed = TradeActionFactory(status=TradeStatus.EXECUTED, executed_at="2025-01-01T00:00:00Z")
+    pending = TradeActionFactory(status=TradeStatus.PENDING)
+    assert staff_client.post(url(executed, "delete", executed.pk), {"post": "yes"}).status_code == 403
+    assert staff_client.post(url(pending, "delete", pending.pk), {"post": "yes"}).status_code == 302
+    assert list(TradeAction.objects.values_list("pk", flat=True)) == [executed.pk]

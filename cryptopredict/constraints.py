@@ -1,4 +1,4 @@
-"""Read database constraints back as field names and sentences, for API error messages."""
+"""Read database constraints back as field names and sentences, for API and admin error messages."""
 
 from functools import cache
 
