@@ -112,7 +112,7 @@ def candle_parse(row: Mapping, *, timeframe: str | None = None) -> tuple[dict | 
     """Return the row as clean values (aware UTC candle_time, Decimals) and the errors that stop it.
 
     Checked: every field parses; prices > 0; low <= open, close <= high; volume >= 0; the time is
-    aligned to `timeframe`; values fit their columns. A missing volume counts as 0.
+    aligned to `timeframe` and not in the future; values fit their columns. A missing volume counts as 0.
     """
     values = _candle_fast(row, timeframe, None)
     if values is not None:
@@ -150,6 +150,8 @@ def _candle_fast(row: Mapping, timeframe: str | None, position) -> tuple | None:
         if moment.__class__ is not datetime or moment.tzinfo is not UTC:
             return None
         if timeframe and (timeframe in ODD_ALIGNMENT or (moment - EPOCH) % TIMEFRAME_DELTAS[timeframe]):
+            return None
+        if moment > datetime.now(UTC):
             return None
         open_, high, low, close = row["open"], row["high"], row["low"], row["close"]
         open_ = Decimal(open_) if open_.__class__ is str else open_
@@ -208,6 +210,9 @@ def _candle_slow(row: Mapping, timeframe: str | None) -> tuple[dict | None, dict
     else:
         if timeframe and not _aligned(clean["candle_time"], timeframe):
             errors["candle_time"] = [f"{clean['candle_time'].isoformat()} is not aligned to {timeframe}"]
+        elif clean["candle_time"] > datetime.now(UTC):
+            # A candle opens at its candle_time: one from the future would become the "latest price".
+            errors["candle_time"] = [f"{clean['candle_time'].isoformat()} is in the future"]
     for key in PRICE_FIELDS:
         value = row.get(key)
         if value is None:

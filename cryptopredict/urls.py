@@ -1,8 +1,15 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cryptopredict.api.health import HealthView
+
+
+def api_not_found(request, *args, **kwargs):
+    """Answer an unknown API route in JSON, as the API answers everything."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,4 +17,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/health/", HealthView.as_view(), name="health"),
+    re_path(r"^api/", api_not_found),
 ]

@@ -81,6 +81,7 @@ def test_a_good_candle_has_no_errors():
         ({"trade_count": "many"}, "trade_count", "not a whole number"),
         ({"candle_time": "tuesday"}, "candle_time", "not a time"),
         ({"candle_time": T0 + timedelta(seconds=30)}, "candle_time", "not aligned to 1m"),
+        ({"candle_time": "2999-01-01T00:00:00Z"}, "candle_time", "in the future"),
     ],
 )
 def test_candle_errors_name_the_field(values, field, message):

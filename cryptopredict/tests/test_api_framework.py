@@ -194,3 +194,9 @@ def test_bearer_token_writes_are_audited_with_their_session():
     )
     assert activity.details == {"changed_fields": ["name", "slug"]}
     assert (activity.ip_address, activity.user_agent) == ("127.0.0.1", "tests/1.0")
+
+
+def test_unknown_api_route_answers_json_404(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

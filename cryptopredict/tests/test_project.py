@@ -42,3 +42,11 @@ def test_secret_key_is_required_when_debug_is_off():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "Set the SECRET_KEY environment variable" in result.stderr
+
+
+def test_empty_database_url_counts_as_unset():
+    env = {**os.environ, **PRODUCTION_ENV, "DATABASE_URL": ""}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    result = run_manage("shell", "--no-imports", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
