@@ -134,7 +134,7 @@ class PriceDataAPITest(APIViewTestCases.APIViewTestCase):
         self.assert_status(self.client.post(self.list_url(), data, format="json"), 201, "first")
         response = self.client.post(self.list_url(), data, format="json")
         self.assert_status(response, 400, "duplicate")
-        self.assertIn("non_field_errors", response.data)
+        self.assertIn("unique_asset_timeframe_candle", str(response.data["candle_time"]))
 
 
 class PriceDataArchiveAPITest(

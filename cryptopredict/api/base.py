@@ -27,6 +27,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework import serializers, viewsets
 from rest_framework.pagination import CursorPagination
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
+from rest_framework.settings import api_settings
 
 from cryptopredict.constraints import explain, referenced_fields
 from cryptopredict.models import SoftDeleteMixin, UserTrackingMixin
@@ -79,6 +80,34 @@ class BaseModelSerializer(serializers.ModelSerializer):
         # DRF's unique validators say "The fields x, y must make a unique set."; name the rule too.
         _, text = explain(constraint)
         return f"{constraint.name} {text}."
+
+    def run_validators(self, value):
+        try:
+            super().run_validators(value)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError(self._unique_errors_by_field(error.detail)) from None
+
+    def _unique_errors_by_field(self, detail):
+        """Move each unique-rule error onto a field (`asset` of (watchlist, asset), `is_primary` of one
+        primary per asset): DRF puts it under non_field_errors, and a client needs a field."""
+        if not isinstance(detail, list):
+            return detail
+        unique = [c for c in self.Meta.model._meta.constraints if isinstance(c, models.UniqueConstraint)]
+        errors: dict[str, list] = {}
+        for message in detail:
+            constraint = next((c for c in unique if c.fields and message.startswith(f"{c.name} ")), None)
+            key = self._unique_error_field(constraint) if constraint else api_settings.NON_FIELD_ERRORS_KEY
+            errors.setdefault(key, []).append(message)
+        return errors
+
+    def _unique_error_field(self, constraint: models.UniqueConstraint) -> str:
+        # A partial rule (one primary per asset) is broken by the flag its condition reads.
+        if constraint.condition is not None:
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            flags = [name for name in referenced_fields(constraint.condition) if name in writable]
+            if flags:
+                return flags[0]
+        return constraint.fields[-1]
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

@@ -33,7 +33,7 @@ class MetricsSnapshotAPITest(APIViewTestCases.APIViewTestCase):
         self.login("admin")
         response = self.client.post(self.list_url(), self.get_create_data()[0], format="json")
         self.assert_status(response, 400, "duplicate snapshot")
-        self.assertIn("non_field_errors", response.data)
+        self.assertIn("unique_snapshot_time_timeframe", str(response.data["timeframe"]))
 
     def test_time_range_filter(self):
         for day in (1, 2, 3):

@@ -143,9 +143,7 @@ class SectorMappingAPITest(APIViewTestCases.APIViewTestCase):
             self.list_url(), {**data, "weight": "30.00", "is_primary": True}, format="json"
         )
         self.assert_status(response, 400, "second primary")
-        self.assertIn(
-            "unique_primary_sector allows one row per (asset)", str(response.data["non_field_errors"])
-        )
+        self.assertIn("unique_primary_sector allows one row per (asset)", str(response.data["is_primary"]))
         response = self.client.post(self.list_url(), {**data, "weight": "30.00"}, format="json")
         self.assert_status(response, 201, "weights up to 100")
         mapping = SectorMapping.objects.get(pk=response.data["id"])

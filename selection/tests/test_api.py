@@ -356,6 +356,14 @@ class WatchlistAssetAPITest(OwnedChildAPITest):
     owner_field = "watchlist__user"
     update_data = {"notes": "buy the dip", "target_price": "150"}
 
+    def test_duplicate_asset_is_refused_naming_the_asset(self):
+        item = WatchlistAssetFactory(watchlist__user=self.users["owner"])
+        self.login("owner")
+        data = {"watchlist": item.watchlist_id, "asset": item.asset_id}
+        response = self.client.post(self.list_url(), data, format="json")
+        self.assert_status(response, 400, "duplicate item")
+        self.assertIn("unique_watchlist_asset", str(response.data["asset"]))
+
 
 class PortfolioAssetAPITest(
     APIViewTestCases.GetObjectViewTestCase,
