@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from cryptopredict.admin import BaseAdmin, RecentRowsInline
 
+from .admin_actions import JOB_ACTIONS, MODEL_ACTIONS
 from .models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from .services import prediction_job_queue, training_job_queue
 
@@ -71,6 +72,7 @@ class AIModelAdmin(BaseAdmin):
     search_fields = ("name", "version", "architecture", "target_variable")
     ordering = ("name", "-version")
     inlines = (EvaluationInline, TrainingJobInline, PredictionJobInline)
+    actions = MODEL_ACTIONS
     readonly_fields = ("last_trained", "last_prediction", "prediction_count")
     fieldsets = (
         (
@@ -187,6 +189,7 @@ class JobAdmin(BaseAdmin):
     list_select_related = ("model",)
     autocomplete_fields = ("model", "requested_by")
     readonly_fields = JOB_LIFECYCLE_FIELDS
+    actions = JOB_ACTIONS
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else super().get_fields(request, obj)

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class SectorsConfig(AppConfig):
     name = "sectors"
     verbose_name = "Layer 2: sectors"
+
+    def ready(self):
+        # Register this layer's model architectures with the ai registry.
+        from . import predictors  # noqa: F401

@@ -1,0 +1,67 @@
+"""Register, train, run and evaluate the built-in models on the demo data (called by seed_demo).
+
+Needs candles and MetricsSnapshot rows first (seed_demo imports and builds them). Idempotent:
+models are found by name and version, a trained model is not trained again, regime and sector
+analyses are upserted and signals already written are skipped; each run adds one watchlist and
+portfolio analysis and one evaluation per model. Jobs run in this process, broker or not.
+"""
+
+import logging
+import time
+
+from django.db import transaction
+
+from sectors.services import sector_history_build
+
+from . import services
+from .evaluation import model_evaluate
+from .models import AIModel
+from .registry import architecture_get
+
+logger = logging.getLogger(__name__)
+
+# name, version, architecture: layer by layer, as the later layers read the earlier ones.
+BUILT_IN = (
+    ("Regime rules", "1.0", "regime_rules"),
+    ("Regime forest", "1.0", "regime_forest"),
+    ("Sector rotation", "1.0", "sector_rotation"),
+    ("Asset selection", "1.0", "asset_selection"),
+    ("Signal confluence", "1.0", "signal_confluence"),
+)
+
+
+def _model(name: str, version: str, architecture: str) -> AIModel:
+    model = AIModel.objects.filter(name=name, version=version).first()
+    return model or services.model_register(name=name, version=version, architecture=architecture)
+
+
+def _run(job, execute) -> None:
+    job = execute(job_id=job.pk)
+    if job is None or job.status != "completed":
+        raise RuntimeError(f"{job}: {(job.error_message or '').splitlines()[:1] if job else 'not started'}")
+
+
+def ai_demo_run(*, timeframe: str = "1d", evaluate: bool = True, log=logger.info) -> dict:
+    """Build sector history, then train, activate, run and evaluate every built-in model; return a summary."""
+    summary = {"sector_history": sector_history_build(timeframe=timeframe)}
+    for name, version, architecture in BUILT_IN:
+        began = time.monotonic()
+        with transaction.atomic():
+            model = _model(name, version, architecture)
+        if architecture_get(architecture).trainable and not model.model_file_path:
+            job = services.training_job_queue(model=model, timeframe=timeframe, enqueue=False)
+            _run(job, services.training_job_execute)
+            model.refresh_from_db()
+        if not model.is_active:
+            model = services.model_activate(model=model)
+        job = services.prediction_job_queue(model=model, timeframe=timeframe, enqueue=False)
+        _run(job, services.prediction_job_execute)
+        job.refresh_from_db()
+        entry = {"predictions": job.predictions_count}
+        if evaluate and hasattr(architecture_get(architecture), "evaluate"):
+            evaluation = model_evaluate(model=model, timeframe=timeframe)
+            entry["evaluation"] = {"id": evaluation.pk, "passed": evaluation.passed}
+        entry["seconds"] = round(time.monotonic() - began, 1)
+        summary[str(model)] = entry
+        log(f"{model}: {entry}")
+    return summary

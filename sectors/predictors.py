@@ -1,0 +1,475 @@
+"""Layer 2: sector rotation from sector indices (sectors.services), writing the sector analyses.
+
+Relative strength follows the relative rotation graph idea: RS = sector index / market index,
+RS-ratio = 100 x RS / its 30-period mean, RS-momentum = 100 x RS-ratio / its 10-period mean; the
+quadrant is leading (ratio > 100, momentum > 100), weakening (> 100, < 100), lagging (< 100,
+< 100) or improving (< 100, > 100). Breadth is the altcoin-season figure: the share of non-BTC
+assets that beat BTC over 90 periods. Flows come from the change of each sector's share of the
+market cap over 7 periods: what losing sectors gave up is split among gaining sectors in
+proportion to their gains. Every figure at t uses candles up to t.
+"""
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+
+from ai import metrics
+from ai.choices import ModelType
+from ai.evaluation import buy_and_hold
+from ai.registry import register
+from assets.models import Asset
+from macro.models import MetricsSnapshot
+
+from .choices import Outlook, RotationPhase, RotationSignal
+from .models import AICrossSectorAnalysis, AISectorAnalysis, SectorRotationFlow
+from .services import market_frames, sector_indices, sector_weights
+
+RS_WINDOW, MOMENTUM_WINDOW, RETURN_WINDOW, FLOW_WINDOW, BREADTH_WINDOW = 30, 10, 30, 7, 90
+DEFAULT_LOOKBACK = 365  # snapshots analysed when the job names no start
+MIN_FLOW_SHARE = 0.0005  # a flow below 0.05 percentage point of market share is noise
+
+
+def rotation_metrics(indices: dict) -> dict[str, pd.DataFrame]:
+    """Return RS-ratio, RS-momentum, returns, relative strength and market-share frames (pure)."""
+    sector_index, market_index = indices["sector_index"], indices["market_index"]
+    rs = sector_index.div(market_index, axis=0)
+    rs_ratio = 100 * rs / rs.rolling(RS_WINDOW).mean()
+    rs_momentum = 100 * rs_ratio / rs_ratio.rolling(MOMENTUM_WINDOW).mean()
+    sector_return = sector_index / sector_index.shift(RETURN_WINDOW) - 1
+    market_return = market_index / market_index.shift(RETURN_WINDOW) - 1
+    share = indices["sector_caps"].div(indices["market_cap"], axis=0)
+    return {
+        "rs_ratio": rs_ratio,
+        "rs_momentum": rs_momentum,
+        "return": sector_return,
+        "market_return": market_return,
+        "relative_strength": (1 + sector_return).div(1 + market_return, axis=0),
+        "share": share,
+        "share_change": share - share.shift(FLOW_WINDOW),
+        "returns": sector_index.pct_change(fill_method=None),
+    }
+
+
+def quadrant(ratio: float, momentum: float) -> str:
+    """Return the relative-rotation quadrant of an RS-ratio and RS-momentum pair."""
+    if ratio >= 100:
+        return "leading" if momentum >= 100 else "weakening"
+    return "improving" if momentum >= 100 else "lagging"
+
+
+def altseason_breadth(close: pd.DataFrame, btc_id: int | None) -> pd.Series:
+    """Return, at each time, the % of non-BTC assets whose 90-period return beats BTC's (NaN if none)."""
+    if btc_id is None or btc_id not in close:
+        return pd.Series(np.nan, index=close.index)
+    returns = close / close.shift(BREADTH_WINDOW) - 1
+    alts = returns.drop(columns=[btc_id])
+    known = alts.notna() & returns[btc_id].notna().to_numpy()[:, None]
+    beating = alts.gt(returns[btc_id], axis=0) & known
+    count = known.sum(axis=1)
+    return (100 * beating.sum(axis=1) / count.replace(0, np.nan)).where(count > 0)
+
+
+def rotation_phase(
+    *, market_return: float, breadth: float, alt_count: int, eth_edge: float, btc_share_change: float
+) -> str:
+    """Return the rotation phase from the market's 30-period return, breadth and BTC/ETH figures."""
+    if np.isfinite(market_return) and market_return < -0.15:
+        return RotationPhase.RISK_OFF
+    if alt_count >= 3 and np.isfinite(breadth) and breadth >= 75:
+        return RotationPhase.ALT_SEASON
+    if np.isfinite(eth_edge) and eth_edge > 0.05:
+        return RotationPhase.ETH_SEASON
+    if np.isfinite(btc_share_change) and btc_share_change > 0.01:
+        return RotationPhase.BTC_SEASON
+    return RotationPhase.LARGE_CAPS
+
+
+def rotation_flows(share_change: pd.Series, market_cap: float) -> list[dict]:
+    """Return flows from sectors that lost market share to those that gained it (pure)."""
+    change = share_change.dropna()
+    gains, losses = change[change > 0], -change[change < 0]
+    total = float(gains.sum())
+    if total < MIN_FLOW_SHARE or losses.empty:
+        return []
+    flows = []
+    for source, lost in losses.items():
+        for target, gained in gains.items():
+            moved = float(lost) * float(gained) / total
+            if moved < MIN_FLOW_SHARE:
+                continue
+            flows.append(
+                {
+                    "from": int(source),
+                    "to": int(target),
+                    "strength": min(1.0, moved / total),
+                    "usd": moved * market_cap if np.isfinite(market_cap) else None,
+                    # A shift of 2 percentage points of market share in a week is a clear one.
+                    "confidence": min(1.0, moved / 0.02),
+                }
+            )
+    return flows
+
+
+def _dec(value, places: int, low=None, high=None):
+    if value is None or not np.isfinite(value):
+        return None
+    value = float(value)
+    if low is not None:
+        value = max(low, min(high, value))
+    return Decimal(str(round(value, places)))
+
+
+def _snapshots(scope, times: pd.DatetimeIndex) -> dict:
+    """Return {time: snapshot id} of the snapshots in scope that have market data."""
+    snapshots = MetricsSnapshot.objects.filter(timeframe=scope.timeframe)
+    bounds = {}
+    for key in ("start", "end"):
+        value = scope.parameters.get(key)
+        if value is not None:
+            bounds[key] = parse_datetime(value) if isinstance(value, str) else None
+            if bounds[key] is None:
+                raise ValidationError({"parameters": f"{key} must be an ISO 8601 date-time, got {value!r}"})
+    if "end" in bounds:
+        snapshots = snapshots.filter(snapshot_time__lte=bounds["end"])
+    if "start" in bounds:
+        snapshots = snapshots.filter(snapshot_time__gte=bounds["start"]).order_by("snapshot_time")
+        pairs = list(snapshots.values_list("snapshot_time", "id"))
+    else:
+        lookback = int(scope.parameters.get("lookback", DEFAULT_LOOKBACK))
+        pairs = list(snapshots.order_by("-snapshot_time").values_list("snapshot_time", "id")[:lookback])[::-1]
+    known = set(times)
+    return {time: pk for time, pk in pairs if pd.Timestamp(time) in known}
+
+
+@register("sector_rotation")
+class SectorRotation:
+    """Relative-rotation quadrants, breadth and market-share flows of the sectors (rules, no training)."""
+
+    model_type = ModelType.SECTOR
+    trainable = False
+    framework = "pandas"
+    target_variable = "sector_outlook"
+    features = ["rs_ratio", "rs_momentum", "return_30", "market_share_change_7", "altseason_breadth"]
+    default_configuration = {"thresholds": {"min_sharpe_edge": 0.0}}
+
+    def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
+        """Raise ValidationError for a lookback that is not a positive integer."""
+        lookback = parameters.get("lookback", DEFAULT_LOOKBACK)
+        if not isinstance(lookback, int) or lookback < 1:
+            raise ValidationError({"parameters": "lookback must be a positive integer"})
+
+    def evaluate(self, *, model, timeframe: str, parameters: dict) -> dict:
+        """Backtest rotation (the leading sector with the best RS-momentum, else the market) vs the market.
+
+        Each choice uses figures up to the close it is made at and earns the next period's return;
+        a switch pays `fee_rate` twice (an exit and an entry). The rules fit nothing, so the
+        walk-forward is a single causal pass.
+        """
+        fee = float(parameters.get("fee_rate", (model.configuration or {}).get("fee_rate", 0.001)))
+        weights = sector_weights()
+        frames = market_frames(timeframe=timeframe)
+        if frames["close"].empty or not weights:
+            raise ValidationError(
+                "no active sector has mapped assets with candles: map assets to sectors first"
+            )
+        indices = sector_indices(frames["close"], frames["market_cap"], weights)
+        rotation = rotation_metrics(indices)
+        ratio, momentum = rotation["rs_ratio"], rotation["rs_momentum"]
+        leading = momentum.where((ratio >= 100) & (momentum >= 100))
+        ready = ratio.notna().any(axis=1).to_numpy()
+        if ready.sum() < 30:
+            raise ValidationError(f"too few {timeframe} periods of sector history for a backtest")
+        start = int(ready.argmax())
+        levels = pd.concat([indices["sector_index"], indices["market_index"].rename("market")], axis=1).iloc[
+            start:
+        ]
+        window = leading.iloc[start:]
+        choice = window.fillna(-np.inf).idxmax(axis=1).astype(object).where(window.notna().any(axis=1))
+        choice = choice.fillna("market")
+        growth = (levels.shift(-1) / levels).iloc[:-1]
+        equity, trades, held, entry = [1.0], [], None, 1.0
+        for time, chosen in choice.iloc[:-1].items():
+            value = equity[-1]
+            if chosen != held:
+                if held is not None:
+                    value *= 1 - fee
+                    trades.append(value / entry - 1)
+                value *= 1 - fee
+                entry, held = equity[-1] if held is None else value / (1 - fee), chosen
+            value *= float(growth.at[time, chosen])
+            equity.append(value)
+        equity[-1] *= 1 - fee
+        trades.append(equity[-1] / entry - 1)
+        figures = metrics.performance(np.asarray(equity), trades)
+        baseline = buy_and_hold(levels["market"].to_numpy(), fee_rate=fee)["figures"]
+        return {
+            "kind": "trading",
+            "figures": figures | {"fee_rate": fee, "switches": len(trades)},
+            "baseline": baseline | {"name": "market index buy and hold", "fee_rate": fee},
+            "period_start": levels.index[0],
+            "period_end": levels.index[-1],
+            "sample_size": len(levels) - 1,
+            "extra": {"time_in_market_index": float((choice == "market").mean())},
+            "notes": "rotation into the leading sector with the best RS-momentum, else the market index; "
+            f"{fee:.2%} fee per entry and exit",
+        }
+
+    def predict(self, *, model, job, scope) -> int:
+        """Write sector, cross-sector and flow rows for each snapshot in scope; return the rows written."""
+        weights = sector_weights()
+        frames = market_frames(timeframe=scope.timeframe)
+        close = frames["close"]
+        if close.empty or not weights:
+            raise ValidationError(
+                "no active sector has mapped assets with candles: map assets to sectors first"
+            )
+        indices = sector_indices(close, frames["market_cap"], weights)
+        metrics = rotation_metrics(indices)
+        symbols = dict(Asset.objects.filter(pk__in=list(close.columns)).values_list("symbol", "pk"))
+        btc, eth = symbols.get("BTC"), symbols.get("ETH")
+        breadth = altseason_breadth(close, btc)
+        asset_return = close / close.shift(RETURN_WINDOW) - 1
+        btc_share_change = (
+            (frames["market_cap"][btc] / indices["market_cap"]).diff(RETURN_WINDOW)
+            if btc in close
+            else pd.Series(np.nan, index=close.index)
+        )
+        snapshots = _snapshots(scope, close.index)
+        scope.checkpoint(40)
+        sector_rows, cross_rows, flows_by_snapshot = [], [], {}
+        for time, snapshot_id in snapshots.items():
+            sector_rows += self._sector_rows(
+                model, job, scope, time, snapshot_id, metrics, weights, asset_return
+            )
+            cross, flows = self._cross_row(
+                model,
+                job,
+                scope,
+                time,
+                snapshot_id,
+                metrics,
+                indices,
+                breadth,
+                close,
+                btc,
+                eth,
+                asset_return,
+                btc_share_change,
+            )
+            cross_rows.append(cross)
+            flows_by_snapshot[snapshot_id] = flows
+        scope.checkpoint(70)
+        AISectorAnalysis.objects.bulk_create(
+            sector_rows,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["sector", "metrics_snapshot", "ai_model"],
+            update_fields=[
+                "prediction_job",
+                "analysis_time",
+                "timeframe",
+                "momentum_score",
+                "relative_strength",
+                "performance_rank",
+                "outlook",
+                "rotation_signal",
+                "key_assets",
+                "summary",
+                "ai_confidence_score",
+                "signal_agreement_score",
+                "analysis_data",
+            ],
+        )
+        AICrossSectorAnalysis.objects.bulk_create(
+            cross_rows,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["metrics_snapshot", "ai_model", "timeframe"],
+            update_fields=[
+                "prediction_job",
+                "analysis_time",
+                "rotation_phase",
+                "leading_sectors",
+                "lagging_sectors",
+                "correlation_matrix",
+                "market_breadth",
+                "summary",
+                "ai_confidence_score",
+                "signal_agreement_score",
+                "analysis_data",
+            ],
+        )
+        cross_ids = dict(
+            AICrossSectorAnalysis.objects.filter(
+                ai_model=model, timeframe=scope.timeframe, metrics_snapshot_id__in=list(flows_by_snapshot)
+            ).values_list("metrics_snapshot_id", "id")
+        )
+        SectorRotationFlow.objects.filter(cross_analysis_id__in=list(cross_ids.values())).delete()
+        flow_rows = [
+            SectorRotationFlow(
+                cross_analysis_id=cross_ids[snapshot_id],
+                from_sector_id=flow["from"],
+                to_sector_id=flow["to"],
+                flow_strength=_dec(flow["strength"], 4, 0, 1),
+                estimated_flow_usd=_dec(flow["usd"], 2),
+                timeframe=scope.timeframe,
+                detected_at=time,
+                confidence=_dec(flow["confidence"], 2, 0, 1),
+            )
+            for (time, snapshot_id) in snapshots.items()
+            for flow in flows_by_snapshot[snapshot_id]
+        ]
+        SectorRotationFlow.objects.bulk_create(flow_rows, batch_size=500)
+        scope.output.update(
+            sector_analyses=len(sector_rows), cross_analyses=len(cross_rows), flows=len(flow_rows)
+        )
+        return len(sector_rows) + len(cross_rows) + len(flow_rows)
+
+    def _sector_rows(self, model, job, scope, time, snapshot_id, metrics, weights, asset_return) -> list:
+        returns = metrics["return"].loc[time]
+        ranks = returns.rank(ascending=False, method="min")
+        share_change = metrics["share_change"].loc[time]
+        rows = []
+        for sector_id in metrics["rs_ratio"].columns:
+            ratio, momentum = (
+                metrics["rs_ratio"].at[time, sector_id],
+                metrics["rs_momentum"].at[time, sector_id],
+            )
+            sector_return = returns.get(sector_id, np.nan)
+            if not (np.isfinite(ratio) and np.isfinite(momentum) and np.isfinite(sector_return)):
+                continue
+            place = quadrant(ratio, momentum)
+            momentum_score = float(np.tanh(5 * sector_return))
+            if place == "leading" or (place == "improving" and momentum_score > 0):
+                outlook = Outlook.BULLISH
+            elif place == "lagging" or (place == "weakening" and momentum_score < 0):
+                outlook = Outlook.BEARISH
+            else:
+                outlook = Outlook.NEUTRAL
+            share, change = metrics["share"].at[time, sector_id], share_change.get(sector_id, np.nan)
+            relative_change = change / share if share and np.isfinite(change) else 0.0
+            signal = (
+                RotationSignal.INFLOW
+                if relative_change > 0.02
+                else RotationSignal.OUTFLOW
+                if relative_change < -0.02
+                else RotationSignal.NEUTRAL
+            )
+            members = weights[sector_id]
+            key_assets = sorted(
+                (
+                    {
+                        "asset": int(a),
+                        "weight": round(w, 4),
+                        "return_30": round(float(asset_return.at[time, a]), 4),
+                    }
+                    for a, w in members.items()
+                    if a in asset_return and np.isfinite(asset_return.at[time, a])
+                ),
+                key=lambda item: -item["return_30"],
+            )[:5]
+            agree = (
+                (outlook == Outlook.BULLISH) == (momentum_score > 0) if outlook != Outlook.NEUTRAL else False
+            )
+            rows.append(
+                AISectorAnalysis(
+                    sector_id=sector_id,
+                    metrics_snapshot_id=snapshot_id,
+                    ai_model=model,
+                    prediction_job=job,
+                    analysis_time=time,
+                    timeframe=scope.timeframe,
+                    momentum_score=_dec(momentum_score, 4, -1, 1),
+                    relative_strength=_dec(metrics["relative_strength"].at[time, sector_id], 4),
+                    performance_rank=int(ranks[sector_id]),
+                    outlook=outlook,
+                    rotation_signal=signal,
+                    key_assets=key_assets,
+                    summary=f"{place}: RS-ratio {ratio:.1f}, RS-momentum {momentum:.1f}, "
+                    f"30d {sector_return:+.1%}",
+                    ai_confidence_score=_dec(min(1.0, abs(ratio - 100) / 10), 2, 0, 1),
+                    signal_agreement_score=Decimal("1.00") if agree else Decimal("0.50"),
+                    analysis_data={
+                        "quadrant": place,
+                        "rs_ratio": round(float(ratio), 4),
+                        "rs_momentum": round(float(momentum), 4),
+                        "return_30": round(float(sector_return), 6),
+                        "market_share": round(float(share), 6) if np.isfinite(share) else None,
+                    },
+                )
+            )
+        return rows
+
+    def _cross_row(
+        self,
+        model,
+        job,
+        scope,
+        time,
+        snapshot_id,
+        metrics,
+        indices,
+        breadth,
+        close,
+        btc,
+        eth,
+        asset_return,
+        btc_share_change,
+    ):
+        ratios = metrics["rs_ratio"].loc[time].dropna()
+        momenta = metrics["rs_momentum"].loc[time]
+        places = {s: quadrant(r, momenta.get(s, 100.0)) for s, r in ratios.items()}
+        leading = [
+            int(s) for s in ratios.sort_values(ascending=False).index if places[s] in ("leading", "improving")
+        ]
+        lagging = [int(s) for s in ratios.sort_values().index if places[s] in ("lagging", "weakening")]
+        window = metrics["returns"].loc[:time].tail(RS_WINDOW)
+        correlation = window.corr(min_periods=RS_WINDOW // 2)
+        matrix = {
+            str(a): {str(b): round(float(v), 4) for b, v in row.items() if np.isfinite(v)}
+            for a, row in correlation.iterrows()
+        }
+        eth_edge = (
+            asset_return.at[time, eth] - asset_return.at[time, btc]
+            if btc in asset_return and eth in asset_return
+            else np.nan
+        )
+        phase = rotation_phase(
+            market_return=metrics["market_return"].get(time, np.nan),
+            breadth=breadth.get(time, np.nan),
+            alt_count=int(close.loc[time].notna().sum()) - 1,
+            eth_edge=eth_edge,
+            btc_share_change=btc_share_change.get(time, np.nan),
+        )
+        flows = rotation_flows(
+            metrics["share_change"].loc[time], float(indices["market_cap"].get(time, np.nan))
+        )
+        market_breadth = breadth.get(time, np.nan)
+        cross = AICrossSectorAnalysis(
+            metrics_snapshot_id=snapshot_id,
+            ai_model=model,
+            prediction_job=job,
+            analysis_time=time,
+            timeframe=scope.timeframe,
+            rotation_phase=phase,
+            leading_sectors=leading,
+            lagging_sectors=lagging,
+            correlation_matrix=matrix,
+            market_breadth=_dec(market_breadth, 2, 0, 100),
+            summary=f"{RotationPhase(phase).label}; {len(leading)} sectors leading or improving, "
+            f"{len(lagging)} lagging or weakening",
+            ai_confidence_score=_dec(abs(len(leading) - len(lagging)) / max(1, len(places)), 2, 0, 1),
+            analysis_data={
+                "quadrants": {str(s): p for s, p in places.items()},
+                "eth_btc_edge_30": None if not np.isfinite(eth_edge) else round(float(eth_edge), 4),
+                "market_return_30": _round(metrics["market_return"].get(time, np.nan)),
+            },
+        )
+        return cross, flows
+
+
+def _round(value, places: int = 6):
+    return round(float(value), places) if value is not None and np.isfinite(value) else None

@@ -1,0 +1,383 @@
+"""Layer 4: trading signals from the market regime, the asset's momentum and its sector, with ATR levels.
+
+score = 0.4 x regime + 0.4 x momentum + 0.2 x sector, each in [-1, 1] (weights renormalized when
+one is missing): regime = P(Bull) + P(Accumulation)/2 - P(Bear) - P(Distribution)/2 from the
+latest regime analysis at or before the candle; momentum blends the close against SMA-50, RSI-14
+and the MACD histogram in ATRs; sector is the asset's primary sector's momentum score. A score
+>= 0.25 is a buy, <= -0.25 a sell, otherwise hold; strength = |score|. A buy enters at the
+close with stop = entry - 2 ATR-14 and target = entry + 3 ATR-14 (a sell mirrors it), so
+risk/reward is 1.5; a signal is generated at the candle's close and expires after the horizon.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from ai.choices import ModelType
+from ai.data import candle_frames, jsonable
+from ai.evaluation import backtest, buy_and_hold
+from ai.registry import architecture_get, register
+from ai.services import model_active
+from assets.indicators import indicator_frame
+from assets.models import Asset
+from cryptopredict.choices import TIMEFRAME_DELTAS
+from macro.models import AIRegimeAnalysis
+from sectors.models import AISectorAnalysis, SectorMapping
+
+from .choices import SignalStatus, SignalType
+from .models import AITradingSignal
+
+DEFAULT_CONFIGURATION = {
+    "weights": {"regime": 0.4, "momentum": 0.4, "sector": 0.2},
+    "threshold": 0.25,
+    "stop_atr": 2.0,
+    "target_atr": 3.0,
+    "horizon_periods": 3,
+    "lookback": 90,
+    "fee_rate": 0.001,
+    "thresholds": {"min_sharpe_edge": 0.0, "max_drawdown": 0.8},
+}
+
+
+def signals_expire(*, now=None) -> int:
+    """Mark active signals whose expiry has passed as expired; return how many."""
+    now = now or timezone.now()
+    return AITradingSignal.objects.filter(status=SignalStatus.ACTIVE, expires_at__lte=now).update(
+        status=SignalStatus.EXPIRED, updated_at=now
+    )
+
+
+def regime_score(probabilities: dict) -> float:
+    """Return the bullishness of regime probabilities in [-1, 1]."""
+    p = probabilities.get
+    return float(
+        np.clip(p("Bull", 0) + 0.5 * p("Accumulation", 0) - p("Bear", 0) - 0.5 * p("Distribution", 0), -1, 1)
+    )
+
+
+def momentum_frame(close, high, low) -> pd.DataFrame:
+    """Return momentum in [-1, 1] and ATR-14 for each candle, from candles up to it."""
+    close = pd.Series(close, dtype=float)
+    indicators = indicator_frame(
+        close.to_numpy(), np.asarray(high, dtype=float), np.asarray(low, dtype=float)
+    )
+    atr = pd.Series(indicators["atr_14"], index=close.index)
+    parts = pd.DataFrame(
+        {
+            "trend": np.tanh(10 * (close / indicators["sma_50"] - 1)),
+            "rsi": ((indicators["rsi_14"] - 50) / 25).clip(-1, 1),
+            "macd": np.tanh(indicators["macd_hist"] / atr.replace(0, np.nan)),
+        },
+        index=close.index,
+    )
+    momentum = (0.4 * parts["trend"] + 0.3 * parts["rsi"] + 0.3 * parts["macd"]).clip(-1, 1)
+    return pd.DataFrame({"close": close, "momentum": momentum, "atr": atr})
+
+
+def signal_frame(
+    momentum: pd.DataFrame, regime: pd.Series, sector: pd.Series, configuration: dict
+) -> pd.DataFrame:
+    """Return score, signal type, strength and entry / stop / target for each candle (pure)."""
+    weights = configuration["weights"]
+    parts = pd.DataFrame(
+        {"regime": regime, "momentum": momentum["momentum"], "sector": sector}, index=momentum.index
+    )
+    present = parts.notna()
+    weight = present.mul(pd.Series(weights)[parts.columns], axis=1)
+    score = (parts.fillna(0) * weight).sum(axis=1) / weight.sum(axis=1).replace(0, np.nan)
+    threshold = configuration["threshold"]
+    kind = np.where(
+        score >= threshold, SignalType.BUY, np.where(score <= -threshold, SignalType.SELL, SignalType.HOLD)
+    )
+    usable = score.notna() & momentum["atr"].gt(0) & momentum["close"].gt(0)
+    kind = np.where(usable, kind, SignalType.HOLD)
+    direction = np.where(kind == SignalType.BUY, 1.0, np.where(kind == SignalType.SELL, -1.0, 0.0))
+    entry, atr = momentum["close"], momentum["atr"]
+    stop = entry - direction * configuration["stop_atr"] * atr
+    target = entry + direction * configuration["target_atr"] * atr
+    # A sell's target can not fall to zero or below: floor it at 1% of the entry.
+    target = target.where(target > 0, entry * 0.01)
+    return pd.DataFrame(
+        {
+            "score": score,
+            "type": kind,
+            "strength": score.abs().clip(0, 1).fillna(0),
+            "entry": entry,
+            "atr": atr,
+            "stop": stop.where(direction != 0),
+            "target": target.where(direction != 0),
+            **{f"{name}_score": parts[name] for name in parts},
+        },
+        index=momentum.index,
+    )
+
+
+def signal_positions(signals: pd.DataFrame) -> np.ndarray:
+    """Return the long-only position held from each close to the next (1 long, 0 flat).
+
+    Flat -> long on a buy; long -> flat on a sell, or when the close reaches the stop or the
+    target set at entry. Every decision uses the close at t, so the return it earns is t -> t+1.
+    """
+    position, stop, target = 0, None, None
+    held = np.zeros(len(signals))
+    for i, (kind, close, new_stop, new_target) in enumerate(
+        zip(signals["type"], signals["entry"], signals["stop"], signals["target"], strict=True)
+    ):
+        if position and (kind == SignalType.SELL or close <= stop or close >= target):
+            position = 0
+        elif not position and kind == SignalType.BUY:
+            position, stop, target = 1, new_stop, new_target
+        held[i] = position
+    return held
+
+
+def _asof(series_times, values, index) -> pd.Series:
+    """Return, at each time of `index`, the last value known at or before it (NaN before the first)."""
+    known = pd.Series(values, index=pd.DatetimeIndex(series_times)).sort_index()
+    known = known[~known.index.duplicated(keep="last")]
+    return known.reindex(known.index.union(index)).ffill().reindex(index)
+
+
+def _dec(value, places: int = 8):
+    return None if value is None or not np.isfinite(value) else Decimal(str(round(float(value), places)))
+
+
+def _price(value):
+    """Return a price as a Decimal with 10 significant digits (prices span 1e-10 to 1e6)."""
+    return None if value is None or not np.isfinite(value) else Decimal(f"{float(value):.10g}")
+
+
+@register("signal_confluence")
+class SignalConfluence:
+    """Trading signals where regime, momentum and sector agree (rules, no training)."""
+
+    model_type = ModelType.TIMING
+    trainable = False
+    framework = "pandas"
+    target_variable = "trade_signal"
+    features = ["regime_score", "momentum", "sector_momentum", "atr_14"]
+    default_configuration = DEFAULT_CONFIGURATION
+
+    def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
+        """Raise ValidationError for a lookback that is not a positive integer."""
+        lookback = parameters.get("lookback", 1)
+        if not isinstance(lookback, int) or lookback < 1:
+            raise ValidationError({"parameters": "lookback must be a positive integer"})
+
+    def evaluate(self, *, model, timeframe: str, parameters: dict) -> dict:
+        """Backtest the signals on one asset (BTC unless `asset` names a symbol) against buy-and-hold.
+
+        The regime comes from the rule baseline (`regime_architecture`), recomputed at every
+        snapshot from data up to it; the sector part is left out, as no sector history is
+        replayed. The rules fit nothing, so the walk-forward is a single causal pass.
+        """
+        configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
+        symbol = parameters.get("asset", "BTC")
+        asset = Asset.objects.filter(symbol=symbol).first()
+        if asset is None:
+            raise ValidationError({"asset": f"unknown asset {symbol!r}"})
+        frames = candle_frames(timeframe=timeframe, asset_ids=[asset.pk], fields=("close", "high", "low"))
+        if frames["close"].empty:
+            raise ValidationError(f"no {timeframe} candles of {symbol} to backtest on")
+        close = frames["close"][asset.pk].dropna()
+        momentum = momentum_frame(
+            close, frames["high"][asset.pk][close.index], frames["low"][asset.pk][close.index]
+        )
+        regime_model = architecture_get(configuration.get("regime_architecture", "regime_rules"))
+        probabilities = regime_model.history(timeframe=timeframe)
+        regime = _asof(
+            probabilities.index, [regime_score(row) for row in probabilities.to_dict("records")], close.index
+        )
+        signals = signal_frame(momentum, regime, pd.Series(np.nan, index=close.index), configuration)
+        ready = signals["score"].notna() & signals["atr"].notna() & momentum["momentum"].notna()
+        if ready.sum() < 30:
+            raise ValidationError(f"too few {timeframe} candles of {symbol} for a backtest")
+        signals, close = signals[ready.idxmax() :], close[ready.idxmax() :]
+        fee = float(parameters.get("fee_rate", configuration["fee_rate"]))
+        result = backtest(close.to_numpy(), signal_positions(signals), fee_rate=fee)
+        baseline = buy_and_hold(close.to_numpy(), fee_rate=fee)
+        return {
+            "kind": "trading",
+            "figures": result["figures"] | {"fee_rate": fee, "asset": symbol},
+            "baseline": baseline["figures"] | {"name": "buy and hold", "fee_rate": fee},
+            "period_start": close.index[0],
+            "period_end": close.index[-1],
+            "sample_size": len(close) - 1,
+            "extra": {"signal_counts": signals["type"].value_counts().to_dict()},
+            "notes": f"long-only backtest of {symbol} with a {fee:.2%} fee per entry and exit; "
+            "regime from the rule baseline, no sector component",
+        }
+
+    def predict(self, *, model, job, scope) -> int:
+        """Write a signal per asset in scope for each of its last `lookback` candles not signalled yet."""
+        signals_expire()
+        configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
+        lookback = int(scope.parameters.get("lookback", configuration["lookback"]))
+        asset_ids = [scope.asset.pk] if scope.asset is not None else None
+        frames = candle_frames(
+            timeframe=scope.timeframe, asset_ids=asset_ids, fields=("close", "high", "low")
+        )
+        if frames["close"].empty:
+            raise ValidationError(f"no {scope.timeframe} candles to signal on: import candles first")
+        step = TIMEFRAME_DELTAS.get(scope.timeframe, timedelta(days=1))
+        regime = self._regime_series(scope)
+        sectors = self._sector_series(list(frames["close"].columns))
+        existing = set(
+            AITradingSignal.objects.filter(ai_model=model, timeframe=scope.timeframe).values_list(
+                "asset_id", "generated_at"
+            )
+        )
+        scope.checkpoint(30)
+        rows = []
+        for asset_id in frames["close"].columns:
+            close = frames["close"][asset_id].dropna()
+            momentum = momentum_frame(
+                close, frames["high"][asset_id][close.index], frames["low"][asset_id][close.index]
+            )
+            regime_values = _asof(regime["time"], regime["score"], close.index) if len(regime) else None
+            regime_ids = _asof(regime["time"], regime["id"], close.index) if len(regime) else None
+            sector = sectors.get(asset_id)
+            sector_values = (
+                _asof(sector["time"], sector["score"], close.index) if sector is not None else None
+            )
+            sector_ids = _asof(sector["time"], sector["id"], close.index) if sector is not None else None
+            signals = signal_frame(
+                momentum,
+                regime_values if regime_values is not None else pd.Series(np.nan, index=close.index),
+                sector_values if sector_values is not None else pd.Series(np.nan, index=close.index),
+                configuration,
+            ).tail(lookback)
+            for time, row in signals.iterrows():
+                generated = time + step
+                if (asset_id, generated) in existing or not np.isfinite(row["score"]):
+                    continue
+                rows.append(
+                    self._row(
+                        model,
+                        job,
+                        scope,
+                        asset_id,
+                        generated,
+                        step,
+                        row,
+                        configuration,
+                        regime_ids,
+                        sector_ids,
+                        time,
+                    )
+                )
+        scope.checkpoint(70)
+        AITradingSignal.objects.bulk_create(rows, batch_size=500)
+        signals_expire()
+        scope.output["signals"] = len(rows)
+        return len(rows)
+
+    def _row(
+        self, model, job, scope, asset_id, generated, step, row, configuration, regime_ids, sector_ids, time
+    ):
+        kind = row["type"]
+        horizon = configuration["horizon_periods"] * step
+        entry, stop, target = _price(row["entry"]), _price(row["stop"]), _price(row["target"])
+        ordered = (kind == SignalType.BUY and stop < entry < target) or (
+            kind == SignalType.SELL and target < entry < stop
+        )
+        if kind != SignalType.HOLD and not ordered:
+            kind = SignalType.HOLD  # levels that rounding made equal cannot carry a trade
+        risk_reward = None
+        if kind != SignalType.HOLD and entry != stop:
+            risk_reward = abs(target - entry) / abs(entry - stop)
+        present = [
+            row[f"{n}_score"] for n in ("regime", "momentum", "sector") if np.isfinite(row[f"{n}_score"])
+        ]
+        agreement = (
+            sum(1 for v in present if np.sign(v) == np.sign(row["score"])) / len(present) if present else 0
+        )
+        regime_id = regime_ids.get(time) if regime_ids is not None else None
+        sector_id = sector_ids.get(time) if sector_ids is not None else None
+        return AITradingSignal(
+            asset_id=asset_id,
+            ai_model=model,
+            prediction_job=job,
+            regime_analysis_id=int(regime_id) if regime_id is not None and np.isfinite(regime_id) else None,
+            sector_analysis_id=int(sector_id) if sector_id is not None and np.isfinite(sector_id) else None,
+            signal_type=kind,
+            timeframe=scope.timeframe,
+            strength=_dec(row["strength"], 4),
+            entry_price=entry,
+            target_price=target if kind != SignalType.HOLD else None,
+            stop_loss=stop if kind != SignalType.HOLD else None,
+            risk_reward_ratio=None if risk_reward is None else risk_reward.quantize(Decimal("0.0001")),
+            time_horizon_hours=int(horizon.total_seconds() // 3600) or 1,
+            status=SignalStatus.ACTIVE,
+            generated_at=generated,
+            expires_at=generated + horizon,
+            ai_confidence_score=_dec(min(1.0, float(row["strength"])), 2),
+            signal_agreement_score=_dec(agreement, 2),
+            reasoning=jsonable(
+                {
+                    "score": round(float(row["score"]), 4),
+                    "components": {n: row[f"{n}_score"] for n in ("regime", "momentum", "sector")},
+                    "atr_14": row["atr"],
+                    "rule": f"buy >= {configuration['threshold']}, sell <= -{configuration['threshold']}",
+                }
+            ),
+        )
+
+    @staticmethod
+    def _regime_series(scope) -> dict:
+        """Return the regime scores of the active macro model (or the latest-written one), by time."""
+        model = model_active(model_type=ModelType.MACRO)
+        rows = AIRegimeAnalysis.objects.all()
+        if model is not None and rows.filter(ai_model=model).exists():
+            rows = rows.filter(ai_model=model)
+        else:
+            latest = rows.order_by("-created_at").values_list("ai_model_id", flat=True).first()
+            rows = rows.filter(ai_model_id=latest)
+        values = list(
+            rows.filter(metrics_snapshot__timeframe=scope.timeframe)
+            .order_by("analysis_time")
+            .values_list("id", "analysis_time", "regime_probabilities")
+        )
+        return (
+            {
+                "id": [v[0] for v in values],
+                "time": [v[1] for v in values],
+                "score": [regime_score(v[2]) for v in values],
+            }
+            if values
+            else {}
+        )
+
+    @staticmethod
+    def _sector_series(asset_ids: list[int]) -> dict[int, dict]:
+        """Return, per asset, the momentum scores of its primary sector's latest-model analyses, by time."""
+        primary = dict(
+            SectorMapping.objects.filter(Q(is_primary=True), asset_id__in=asset_ids).values_list(
+                "asset_id", "sector_id"
+            )
+        )
+        if not primary:
+            return {}
+        model = model_active(model_type=ModelType.SECTOR)
+        rows = AISectorAnalysis.objects.filter(sector_id__in=set(primary.values()))
+        if model is not None and rows.filter(ai_model=model).exists():
+            rows = rows.filter(ai_model=model)
+        else:
+            latest = rows.order_by("-created_at").values_list("ai_model_id", flat=True).first()
+            rows = rows.filter(ai_model_id=latest)
+        by_sector: dict[int, dict] = {}
+        for pk, sector_id, time, score in rows.order_by("analysis_time").values_list(
+            "id", "sector_id", "analysis_time", "momentum_score"
+        ):
+            if score is None:
+                continue
+            entry = by_sector.setdefault(sector_id, {"id": [], "time": [], "score": []})
+            entry["id"].append(pk)
+            entry["time"].append(time)
+            entry["score"].append(float(score))
+        return {asset: by_sector[sector] for asset, sector in primary.items() if sector in by_sector}
