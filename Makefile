@@ -48,7 +48,8 @@ test-sqlite: install
 test: lint test-postgres test-sqlite
 
 bench: install postgres
-	DATABASE_URL=$(PG_URL) $(PY) benchmarks/ingest.py
+	DATABASE_URL=$(PG_URL) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(PG_URL) $(PY) benchmarks/ingest.py $(BENCH_ARGS)
 
 worker: install
 	$(VENV)/bin/celery -A cryptopredict worker --loglevel=info

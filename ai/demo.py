@@ -2,8 +2,8 @@
 
 Needs candles and MetricsSnapshot rows first (seed_demo imports and builds them). Idempotent:
 models are found by name and version, a trained model is not trained again, regime and sector
-analyses are upserted and signals already written are skipped; each run adds one watchlist and
-portfolio analysis and one evaluation per model. Jobs run in this process, broker or not.
+a model that already ran (a completed prediction job) or was evaluated is not run or evaluated
+again. Jobs run in this process, broker or not.
 """
 
 import logging
@@ -11,6 +11,7 @@ import time
 
 from django.db import transaction
 
+from cryptopredict.choices import JobStatus
 from sectors.services import sector_history_build
 
 from . import services
@@ -54,11 +55,15 @@ def ai_demo_run(*, timeframe: str = "1d", evaluate: bool = True, log=logger.info
             model.refresh_from_db()
         if not model.is_active:
             model = services.model_activate(model=model)
-        job = services.prediction_job_queue(model=model, timeframe=timeframe, enqueue=False)
-        _run(job, services.prediction_job_execute)
-        job.refresh_from_db()
-        entry = {"predictions": job.predictions_count}
-        if evaluate and hasattr(architecture_get(architecture), "evaluate"):
+        # The demo runs each model once: a rerun of seed_demo leaves the same rows.
+        entry = {}
+        if not model.prediction_jobs.filter(status=JobStatus.COMPLETED).exists():
+            job = services.prediction_job_queue(model=model, timeframe=timeframe, enqueue=False)
+            _run(job, services.prediction_job_execute)
+            job.refresh_from_db()
+            entry["predictions"] = job.predictions_count
+        has_backtest = hasattr(architecture_get(architecture), "evaluate")
+        if evaluate and has_backtest and not model.evaluations.exists():
             evaluation = model_evaluate(model=model, timeframe=timeframe)
             entry["evaluation"] = {"id": evaluation.pk, "passed": evaluation.passed}
         entry["seconds"] = round(time.monotonic() - began, 1)

@@ -1,4 +1,5 @@
-"""The demo data of `seed_demo`: accounts, assets with real candles, sectors and their mappings.
+"""The demo data of `seed_demo`: accounts, assets with real candles, sectors and their mappings,
+indicators and snapshots, a demo watchlist and portfolio with real trades, and the AI models' runs.
 
 Every step is idempotent and returns one line for the command to print. The demo assets are
 BTC and ETH in USD (daily candles from CoinGecko exports) and the Binance pairs ETHBTC, ADABTC
@@ -9,17 +10,24 @@ asset, named by its Binance symbol, with quote_currency "BTC".
 import os
 import secrets
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
+from ai.demo import ai_demo_run
 from assets.choices import AssetType
+from assets.indicators import indicators_compute
 from assets.models import Asset, PriceData
 from assets.services import assets_import, candles_import, candles_resample
+from macro.services import snapshots_build
 from sectors.choices import MappingSource
 from sectors.models import Sector, SectorMapping
+from selection.models import Portfolio, Watchlist, WatchlistAsset
+from trading.services import trade_action_create
 from users.choices import UserRole
 from users.models import User
 
@@ -67,7 +75,7 @@ MAPPINGS = {
 def _account(email: str, *, admin: bool, password: str | None, **names) -> str:
     """Create the account unless it exists; return what happened (with a generated password once)."""
     if User.objects.filter(email=email).exists():
-        return f"{email} exists"
+        return f"{email} exists (to reset: manage.py changepassword {email})"
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     if admin:
@@ -158,10 +166,79 @@ def demo_sectors() -> str:
     return f"{len(SECTORS)} sectors, {created} mappings created"
 
 
-# The steps of seed_demo, in order; later layers (indicators, snapshots, AI runs) are appended here.
+def demo_indicators() -> str:
+    """Fill the technical indicators of every demo candle that has none yet."""
+    return f"{indicators_compute()} candles computed"
+
+
+def demo_snapshots() -> str:
+    """Build the daily market snapshots from the stored candles."""
+    counts = snapshots_build(timeframe="1d")
+    return f"{counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
+
+
+# Alice's demo portfolio: (symbol, action, quantity, day) at that day's close, fee 0.1%.
+DEMO_TRADES = [
+    ("BTC", "buy", Decimal("0.5"), date(2020, 3, 16)),
+    ("ETH", "buy", Decimal("10"), date(2020, 12, 1)),
+    ("BTC", "buy", Decimal("0.25"), date(2022, 6, 18)),
+    ("ETH", "sell", Decimal("4"), date(2021, 11, 9)),
+]
+FEE_RATE = Decimal("0.001")
+
+
+def demo_portfolios() -> str:
+    """Give alice a public watchlist and a cash-tracked portfolio built by real trades (once)."""
+    alice = User.objects.get(email=DEMO_USERS[0][0])
+    assets = Asset.objects.in_bulk(["BTC", "ETH", "ETHBTC"], field_name="symbol")
+    watchlist, created = Watchlist.objects.alive().get_or_create(
+        user=alice, name="Majors", defaults={"is_default": True, "is_public": True}
+    )
+    for order, asset in enumerate(assets.values()):
+        WatchlistAsset.objects.get_or_create(watchlist=watchlist, asset=asset, defaults={"sort_order": order})
+    portfolio, created = Portfolio.objects.alive().get_or_create(
+        user=alice,
+        name="Long-term",
+        defaults={"is_default": True, "track_cash": True, "cash_balance": Decimal("50000")},
+    )
+    if not created:
+        return "alice's watchlist and portfolio exist"
+    for symbol, action, quantity, day in sorted(DEMO_TRADES, key=lambda trade: trade[3]):
+        moment = datetime.combine(day, time(), tzinfo=UTC)
+        price = PriceData.objects.get(asset=assets[symbol], timeframe="1d", candle_time=moment).close_price
+        trade_action_create(
+            portfolio=portfolio,
+            asset=assets[symbol],
+            user=alice,
+            action_type=action,
+            quantity=quantity,
+            price=price,
+            fee=(quantity * price * FEE_RATE).quantize(Decimal("0.01")),
+            executed_at=moment,
+        )
+    for holding, target in zip(portfolio.holdings.order_by("asset__symbol"), (60, 40), strict=False):
+        holding.target_allocation = target
+        holding.save(update_fields=["target_allocation", "updated_at"])
+    return f"watchlist 'Majors' and portfolio 'Long-term' with {len(DEMO_TRADES)} trades for alice"
+
+
+def demo_ai() -> str:
+    """Train, run and evaluate the built-in models of every layer on the demo data."""
+    summary = ai_demo_run(log=lambda line: None)
+    models = len(summary) - 1  # the rest of the summary is one entry per model
+    return (
+        f"{models} models trained, run and evaluated (once); {summary['sector_history']} sector history rows"
+    )
+
+
+# The steps of seed_demo, in order: each layer reads what the steps before it wrote.
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("accounts", demo_accounts),
     ("assets", demo_assets),
     ("candles", demo_candles),
     ("sectors", demo_sectors),
+    ("indicators", demo_indicators),
+    ("snapshots", demo_snapshots),
+    ("portfolios", demo_portfolios),
+    ("ai", demo_ai),
 ]

@@ -21,6 +21,7 @@ from ai.choices import ModelType
 from ai.evaluation import buy_and_hold
 from ai.registry import register
 from assets.models import Asset
+from cryptopredict.numbers import decimal_fit
 from macro.models import MetricsSnapshot
 
 from .choices import Outlook, RotationPhase, RotationSignal
@@ -111,15 +112,6 @@ def rotation_flows(share_change: pd.Series, market_cap: float) -> list[dict]:
                 }
             )
     return flows
-
-
-def _dec(value, places: int, low=None, high=None):
-    if value is None or not np.isfinite(value):
-        return None
-    value = float(value)
-    if low is not None:
-        value = max(low, min(high, value))
-    return Decimal(str(round(value, places)))
 
 
 def _snapshots(scope, times: pd.DatetimeIndex) -> dict:
@@ -313,11 +305,11 @@ class SectorRotation:
                 cross_analysis_id=cross_ids[snapshot_id],
                 from_sector_id=flow["from"],
                 to_sector_id=flow["to"],
-                flow_strength=_dec(flow["strength"], 4, 0, 1),
-                estimated_flow_usd=_dec(flow["usd"], 2),
+                flow_strength=decimal_fit(flow["strength"], 4, 0, 1),
+                estimated_flow_usd=decimal_fit(flow["usd"], 2, digits=30),
                 timeframe=scope.timeframe,
                 detected_at=time,
-                confidence=_dec(flow["confidence"], 2, 0, 1),
+                confidence=decimal_fit(flow["confidence"], 2, 0, 1),
             )
             for (time, snapshot_id) in snapshots.items()
             for flow in flows_by_snapshot[snapshot_id]
@@ -382,15 +374,17 @@ class SectorRotation:
                     prediction_job=job,
                     analysis_time=time,
                     timeframe=scope.timeframe,
-                    momentum_score=_dec(momentum_score, 4, -1, 1),
-                    relative_strength=_dec(metrics["relative_strength"].at[time, sector_id], 4),
+                    momentum_score=decimal_fit(momentum_score, 4, -1, 1),
+                    relative_strength=decimal_fit(
+                        metrics["relative_strength"].at[time, sector_id], 4, digits=10
+                    ),
                     performance_rank=int(ranks[sector_id]),
                     outlook=outlook,
                     rotation_signal=signal,
                     key_assets=key_assets,
                     summary=f"{place}: RS-ratio {ratio:.1f}, RS-momentum {momentum:.1f}, "
                     f"30d {sector_return:+.1%}",
-                    ai_confidence_score=_dec(min(1.0, abs(ratio - 100) / 10), 2, 0, 1),
+                    ai_confidence_score=decimal_fit(min(1.0, abs(ratio - 100) / 10), 2, 0, 1),
                     signal_agreement_score=Decimal("1.00") if agree else Decimal("0.50"),
                     analysis_data={
                         "quadrant": place,
@@ -458,10 +452,10 @@ class SectorRotation:
             leading_sectors=leading,
             lagging_sectors=lagging,
             correlation_matrix=matrix,
-            market_breadth=_dec(market_breadth, 2, 0, 100),
+            market_breadth=decimal_fit(market_breadth, 2, 0, 100),
             summary=f"{RotationPhase(phase).label}; {len(leading)} sectors leading or improving, "
             f"{len(lagging)} lagging or weakening",
-            ai_confidence_score=_dec(abs(len(leading) - len(lagging)) / max(1, len(places)), 2, 0, 1),
+            ai_confidence_score=decimal_fit(abs(len(leading) - len(lagging)) / max(1, len(places)), 2, 0, 1),
             analysis_data={
                 "quadrants": {str(s): p for s, p in places.items()},
                 "eth_btc_edge_30": None if not np.isfinite(eth_edge) else round(float(eth_edge), 4),

@@ -7,14 +7,13 @@ cap-weighted daily returns: r_s(t) = sum_a W_a(t-1) r_a(t) / sum_a W_a(t-1), so 
 starts trading later joins the index without a jump. The market is every tracked asset.
 """
 
-from decimal import Decimal
-
 import numpy as np
 import pandas as pd
 from django.db import transaction
 
 from ai.data import candle_frames
 from assets.models import Asset
+from cryptopredict.numbers import decimal_fit
 
 from .models import Sector, SectorHistory, SectorMapping
 
@@ -77,10 +76,6 @@ def sector_indices(close: pd.DataFrame, caps: pd.DataFrame, weights: dict[int, d
     }
 
 
-def _decimal(value, places: int):
-    return None if value is None or not np.isfinite(value) else Decimal(str(round(float(value), places)))
-
-
 @transaction.atomic
 def sector_history_build(*, timeframe: str = "1d", since=None) -> int:
     """Upsert SectorHistory rows (caps, volume, 24h change, dominance, top performers); return the count."""
@@ -120,11 +115,11 @@ def sector_history_build(*, timeframe: str = "1d", since=None) -> int:
                     sector_id=sector_id,
                     snapshot_time=time,
                     timeframe=timeframe,
-                    total_market_cap=_decimal(row["cap"], 2),
-                    total_volume_24h=_decimal(row["volume"], 2),
-                    market_cap_change_24h=_decimal(row["cap_change"], 4),
-                    dominance=_decimal(row["dominance"], 3),
-                    avg_price_change_24h=_decimal(row["avg_change"], 4),
+                    total_market_cap=decimal_fit(row["cap"], 2, digits=30),
+                    total_volume_24h=decimal_fit(row["volume"], 2, digits=30),
+                    market_cap_change_24h=decimal_fit(row["cap_change"], 4, digits=10),
+                    dominance=decimal_fit(row["dominance"], 3, digits=6),
+                    avg_price_change_24h=decimal_fit(row["avg_change"], 4, digits=10),
                     asset_count=int(row["count"]),
                     top_performers=[
                         {"asset": int(a), "symbol": symbols.get(a), "change_pct": round(float(v) * 100, 4)}

@@ -5,9 +5,6 @@ watchlist and portfolio when neither is given. Figures are as of the latest dail
 portfolio's history is rebuilt from its executed trades (see analytics.portfolio_analytics).
 """
 
-from decimal import Decimal
-
-import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
@@ -16,6 +13,7 @@ from ai.data import candle_frames, jsonable
 from ai.registry import register
 from assets.models import Asset
 from cryptopredict.choices import TIMEFRAME_DELTAS
+from cryptopredict.numbers import decimal_fit
 from trading.choices import Recommendation, SignalStatus, TradeStatus
 from trading.models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 
@@ -23,13 +21,6 @@ from . import analytics
 from .models import AIPortfolioAnalysis, AIWatchlistAnalysis, Portfolio, PortfolioAsset, Watchlist
 
 HISTORY_DAYS = 365  # the window of portfolio history behind return and risk figures
-
-
-def _dec(value, places: int, low=None, high=None):
-    if value is None or not np.isfinite(value):
-        return None
-    value = float(value) if low is None else max(low, min(high, float(value)))
-    return Decimal(str(round(value, places)))
 
 
 def _ids(parameters: dict, key: str, model) -> list[int] | None:
@@ -113,15 +104,15 @@ class AssetSelection:
                     ai_model=model,
                     prediction_job=job,
                     analysis_time=as_of,
-                    overall_score=_dec(result["overall"], 2, 0, 100),
-                    diversification_score=_dec(result["diversification"], 2, 0, 100),
-                    risk_score=_dec(result["risk"], 2, 0, 100),
+                    overall_score=decimal_fit(result["overall"], 2, 0, 100),
+                    diversification_score=decimal_fit(result["diversification"], 2, 0, 100),
+                    risk_score=decimal_fit(result["risk"], 2, 0, 100),
                     asset_scores={str(a): s["score"] for a, s in result["assets"].items()},
                     recommendations=jsonable(result["recommendations"]),
                     summary=f"{len(members)} assets scored, mean {result['overall']}"
                     if members
                     else "no priced assets",
-                    ai_confidence_score=_dec(len(members) / max(1, watchlist.items.count()), 2, 0, 1),
+                    ai_confidence_score=decimal_fit(len(members) / max(1, watchlist.items.count()), 2, 0, 1),
                     analysis_data=jsonable(result["assets"]),
                 )
             )
@@ -182,16 +173,16 @@ class AssetSelection:
                     ai_model=model,
                     prediction_job=job,
                     analysis_time=as_of,
-                    portfolio_value=_dec(result["value"], 8),
-                    risk_score=_dec(result["risk_score"], 2, 0, 100),
-                    diversification_score=_dec(result["diversification_score"], 2, 0, 100),
-                    expected_return=_dec(result["expected_return"], 4, -1e5, 1e5),
-                    volatility=_dec(result["volatility"], 4, 0, 1e5),
-                    sharpe_ratio=_dec(result["sharpe_ratio"], 4, -1e5, 1e5),
-                    max_drawdown=_dec(result["max_drawdown"], 4, 0, 1),
+                    portfolio_value=decimal_fit(result["value"], 8, digits=30),
+                    risk_score=decimal_fit(result["risk_score"], 2, 0, 100),
+                    diversification_score=decimal_fit(result["diversification_score"], 2, 0, 100),
+                    expected_return=decimal_fit(result["expected_return"], 4, -1e5, 1e5),
+                    volatility=decimal_fit(result["volatility"], 4, 0, 1e5),
+                    sharpe_ratio=decimal_fit(result["sharpe_ratio"], 4, -1e5, 1e5),
+                    max_drawdown=decimal_fit(result["max_drawdown"], 4, 0, 1),
                     rebalancing=jsonable(result["rebalancing"]),
                     summary=self._summary(result),
-                    ai_confidence_score=_dec(len(columns) / max(1, len(owned)), 2, 0, 1),
+                    ai_confidence_score=decimal_fit(len(columns) / max(1, len(owned)), 2, 0, 1),
                     analysis_data=jsonable({k: v for k, v in result.items() if k != "rebalancing"}),
                 )
             )
@@ -225,13 +216,17 @@ class AssetSelection:
                     prediction_job=job,
                     analysis_time=as_of,
                     recommendation=recommendation,
-                    suggested_allocation=_dec(
+                    suggested_allocation=decimal_fit(
                         0 if recommendation == Recommendation.EXIT else suggested, 2, 0, 100
                     ),
-                    risk_score=_dec(100 - score["risk"] if score["risk"] is not None else None, 2, 0, 100),
-                    unrealized_pnl_pct=_dec((value - cost) / cost * 100 if cost > 0 else None, 4, -1e5, 1e5),
+                    risk_score=decimal_fit(
+                        100 - score["risk"] if score["risk"] is not None else None, 2, 0, 100
+                    ),
+                    unrealized_pnl_pct=decimal_fit(
+                        (value - cost) / cost * 100 if cost > 0 else None, 4, -1e5, 1e5
+                    ),
                     summary=f"{recommendation}: score {score['score']:.0f}, weight {weight:.1f}%",
-                    ai_confidence_score=_dec(score["score"] / 100, 2, 0, 1),
+                    ai_confidence_score=decimal_fit(score["score"] / 100, 2, 0, 1),
                     analysis_data=jsonable(score),
                 )
             )

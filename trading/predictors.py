@@ -26,6 +26,7 @@ from ai.services import model_active
 from assets.indicators import indicator_frame
 from assets.models import Asset
 from cryptopredict.choices import TIMEFRAME_DELTAS
+from cryptopredict.numbers import decimal_fit
 from macro.models import AIRegimeAnalysis
 from sectors.models import AISectorAnalysis, SectorMapping
 
@@ -141,10 +142,6 @@ def _asof(series_times, values, index) -> pd.Series:
     known = pd.Series(values, index=pd.DatetimeIndex(series_times)).sort_index()
     known = known[~known.index.duplicated(keep="last")]
     return known.reindex(known.index.union(index)).ffill().reindex(index)
-
-
-def _dec(value, places: int = 8):
-    return None if value is None or not np.isfinite(value) else Decimal(str(round(float(value), places)))
 
 
 def _price(value):
@@ -307,7 +304,7 @@ class SignalConfluence:
             sector_analysis_id=int(sector_id) if sector_id is not None and np.isfinite(sector_id) else None,
             signal_type=kind,
             timeframe=scope.timeframe,
-            strength=_dec(row["strength"], 4),
+            strength=decimal_fit(row["strength"], 4),
             entry_price=entry,
             target_price=target if kind != SignalType.HOLD else None,
             stop_loss=stop if kind != SignalType.HOLD else None,
@@ -316,8 +313,8 @@ class SignalConfluence:
             status=SignalStatus.ACTIVE,
             generated_at=generated,
             expires_at=generated + horizon,
-            ai_confidence_score=_dec(min(1.0, float(row["strength"])), 2),
-            signal_agreement_score=_dec(agreement, 2),
+            ai_confidence_score=decimal_fit(min(1.0, float(row["strength"])), 2),
+            signal_agreement_score=decimal_fit(agreement, 2),
             reasoning=jsonable(
                 {
                     "score": round(float(row["score"]), 4),

@@ -46,7 +46,7 @@ def test_demo_run_fills_every_layer(settings, tmp_path):
     assert set(ModelPredictionJob.objects.values_list("status", flat=True)) == {JobStatus.COMPLETED}
     assert ModelEvaluation.objects.count() == 4  # every model with a backtest
     assert summary["sector_history"] > 0
-    regimes, signals = AIRegimeAnalysis.objects.count(), AITradingSignal.objects.count()
-    ai_demo_run(evaluate=False)
+    counts = {table.__name__: table.objects.count() for table in (*TABLES, ModelEvaluation)}
+    ai_demo_run()
     assert ModelTrainingJob.objects.count() == 1  # trained once
-    assert (AIRegimeAnalysis.objects.count(), AITradingSignal.objects.count()) == (regimes, signals)
+    assert {table.__name__: table.objects.count() for table in (*TABLES, ModelEvaluation)} == counts

@@ -1,11 +1,14 @@
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+
+from cryptopredict.numbers import decimal_fit
 
 PRODUCTION_ENV = {
     "ENV_FILE": "/dev/null",
@@ -50,3 +53,24 @@ def test_empty_database_url_counts_as_unset():
     result = run_manage("shell", "--no-imports", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("value", "args", "expected"),
+    [
+        (0.123456, (4,), Decimal("0.1235")),
+        (float("nan"), (4,), None),
+        (None, (4,), None),
+        (3.5, (2, 0, 1), Decimal("1.0")),
+        (999999.99994, (4,), Decimal("999999.9999")),
+        (1e6, (4,), Decimal("1000000.0")),
+    ],
+)
+def test_decimal_fit_rounds_and_clamps(value, args, expected):
+    assert decimal_fit(value, *args) == expected
+
+
+def test_decimal_fit_refuses_what_the_column_cannot_hold():
+    assert decimal_fit(999999.9999, 4, digits=10) == Decimal("999999.9999")
+    assert decimal_fit(1e6, 4, digits=10) is None
+    assert decimal_fit(-1e6, 4, digits=10) is None

@@ -3,14 +3,28 @@
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db.models import Count
 
 from assets.models import Asset, PriceData
 from sectors.models import Sector, SectorMapping
+from selection.models import Portfolio
 from users.models import User
 
 pytestmark = pytest.mark.django_db
+# Filled by the demo: every layer's analyses, signals and evaluations included.
+FILLED = [
+    model
+    for app in ("assets", "ai", "macro", "sectors", "selection", "trading")
+    for model in apps.get_app_config(app).get_models()
+    if model.__name__ != "PriceDataArchive"
+]
+
+
+@pytest.fixture(autouse=True)
+def _artifacts(settings, tmp_path):
+    settings.MODEL_ARTIFACTS_DIR = tmp_path
 
 
 def seed() -> str:
@@ -30,6 +44,7 @@ def snapshot() -> dict:
         "mappings": sorted(
             SectorMapping.objects.values_list("asset__symbol", "sector__slug", "weight", "is_primary")
         ),
+        "rows": {model.__name__: model.objects.count() for model in FILLED},
     }
 
 
@@ -43,7 +58,7 @@ def test_seed_demo_twice_is_idempotent(monkeypatch):
     assert admin.is_superuser and admin.check_password(password)
     state = snapshot()
     second = seed()
-    assert "password" not in second and "admin@cryptopredict.local exists" in second
+    assert "created with password" not in second and "admin@cryptopredict.local exists" in second
     assert "0 written" in second
     assert snapshot() == state
     candles = {(symbol, tf): n for symbol, tf, n in state["candles"]}
@@ -61,6 +76,9 @@ def test_seed_demo_twice_is_idempotent(monkeypatch):
     assert Asset.objects.get(symbol="BTC").market_cap_rank == 1  # from the CoinGecko markets file
     assert len(state["sectors"]) == 4 and all(count > 0 for _, count in state["sectors"])
     assert User.objects.filter(role="public").count() == 2
+    assert [name for name, rows in state["rows"].items() if not rows] == []
+    portfolio = Portfolio.objects.get(user__email="alice@cryptopredict.local")
+    assert portfolio.trade_actions.count() == 4 and portfolio.holdings.count() == 2
 
 
 def test_seed_demo_takes_the_admin_from_the_environment(monkeypatch):
