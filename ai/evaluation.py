@@ -17,7 +17,6 @@ from decimal import Decimal
 
 import numpy as np
 from django.core.exceptions import ValidationError
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from . import metrics
 from .choices import EvaluationType
@@ -43,6 +42,9 @@ def walk_forward_folds(count: int, *, train_periods: int, test_periods: int) -> 
 
 def classification_figures(truth, predicted) -> dict:
     """Return accuracy and macro precision, recall and F1 of predicted labels."""
+    # Imported here: scikit-learn costs every manage.py command ~1 s of start-up otherwise.
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
     truth, predicted = list(truth), list(predicted)
     if not truth:
         return {"accuracy": None, "precision": None, "recall": None, "f1_score": None, "samples": 0}

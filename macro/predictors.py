@@ -9,13 +9,12 @@ training keeps only rows whose label window ends by the training cutoff.
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import accuracy_score, f1_score
 
 from ai.choices import ModelType
 from ai.evaluation import classification_figures, walk_forward_folds
@@ -24,6 +23,9 @@ from assets.indicators import indicator_frame
 
 from .choices import MarketRegime, RiskLevel
 from .models import AIRegimeAnalysis, MetricsSnapshot
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
 
 REGIMES = list(MarketRegime.values)
 FEATURES = ["mayer", "cross", "rsi", "ret_7", "ret_30", "vol_30", "drawdown_365", "dist_ema_200"]
@@ -457,8 +459,11 @@ class RegimeRules(RegimeBase):
         )
 
 
-def classifier_fit(features: pd.DataFrame, labels: pd.Series, rows: pd.Index) -> RandomForestClassifier:
+def classifier_fit(features: pd.DataFrame, labels: pd.Series, rows: pd.Index) -> "RandomForestClassifier":
     """Return a random-forest classifier fitted on `rows` (NaN features allowed; one core, seeded)."""
+    # Imported here: scikit-learn costs every manage.py command ~1 s of start-up otherwise.
+    from sklearn.ensemble import RandomForestClassifier
+
     estimator = RandomForestClassifier(
         n_estimators=150,
         max_depth=6,
@@ -510,13 +515,11 @@ class RegimeClassifier(RegimeBase):
         if len(holdout) >= 20:
             early = classifier_fit(features, labels, rows[:split])
             predicted = classifier_probabilities(early, features.loc[holdout]).idxmax(axis=1)
-            truth = labels.loc[holdout]
+            figures = classification_figures(labels.loc[holdout], predicted)
             metrics |= {
                 "holdout_rows": len(holdout),
-                "holdout_accuracy": round(float(accuracy_score(truth, predicted)), 4),
-                "holdout_macro_f1": round(
-                    float(f1_score(truth, predicted, average="macro", zero_division=0)), 4
-                ),
+                "holdout_accuracy": round(figures["accuracy"], 4),
+                "holdout_macro_f1": round(figures["f1_score"], 4),
             }
         window.checkpoint(60)
         estimator = classifier_fit(features, labels, rows)
