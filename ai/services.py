@@ -92,22 +92,32 @@ def model_register(
         raise ValidationError({"training_data_timeframe": f"unknown timeframe {training_data_timeframe!r}"})
     if configuration is not None and not isinstance(configuration, dict):
         raise ValidationError({"configuration": "must be a JSON object"})
+    defaults = getattr(arch, "default_configuration", {})
+    if unknown := sorted(set(configuration or {}) - set(defaults)):
+        raise ValidationError(
+            {"configuration": f"unknown keys {unknown}; {architecture!r} takes {sorted(defaults) or 'none'}"}
+        )
     if AIModel.objects.filter(name=name, version=version).exists():
         raise ValidationError({"version": f"model {name!r} version {version!r} already exists"})
-    return AIModel.objects.create(
+    model = AIModel(
         name=name,
         version=version,
         architecture=architecture,
         model_type=model_type,
         training_data_timeframe=training_data_timeframe,
         target_variable=target_variable or getattr(arch, "target_variable", ""),
-        configuration={**getattr(arch, "default_configuration", {}), **(configuration or {})},
+        configuration={**defaults, **(configuration or {})},
         training_features=training_features or {"features": list(getattr(arch, "features", []))},
         framework=getattr(arch, "framework", None),
         min_confidence_threshold=Decimal(str(min_confidence_threshold)),
         training_notes=training_notes,
         status=ModelStatus.INACTIVE,
     )
+    # An empty or too long name or version is refused here, not by the database; an architecture
+    # may name no target variable.
+    model.full_clean(exclude=["target_variable"])
+    model.save()
+    return model
 
 
 def model_activate(*, model: AIModel) -> AIModel:

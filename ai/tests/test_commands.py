@@ -81,3 +81,11 @@ def test_cancel_and_retry_jobs():
     command("cancel_job", "5001", "--kind", "training")
     assert ModelTrainingJob.objects.get(pk=5001).status == JobStatus.CANCELLED
     assert ModelPredictionJob.objects.get(pk=5001).status == JobStatus.CANCELLED
+
+
+def test_register_model_refuses_empty_names_and_unknown_configuration():
+    error = refused("register_model", "", "1.0", "regime_rules")
+    assert error.returncode == 1 and "name" in str(error)
+    error = refused("register_model", "rules", "1.0", "regime_rules", "--configuration", '{"treshold": 1}')
+    assert error.returncode == 1 and "unknown keys ['treshold']" in str(error)
+    assert not AIModel.objects.exists()
