@@ -216,5 +216,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # Tasks run in-process without a broker: Celery's per-task INFO lines would clutter commands.
-    "loggers": {"celery": {"level": env("CELERY_LOG_LEVEL", default="WARNING")}},
+    "loggers": {"celery": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
 }

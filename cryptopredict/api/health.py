@@ -24,7 +24,7 @@ def database_status() -> str:
 
 def broker_status() -> str:
     """Return "ok", "not configured" (tasks run eagerly) or why the broker cannot be reached."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_BROKER_URL.startswith("memory://"):  # no broker: tasks run in-process
         return "not configured"
     try:
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
