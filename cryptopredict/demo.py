@@ -92,7 +92,8 @@ def demo_accounts() -> str:
     for user_email, first, last in DEMO_USERS:
         password = os.environ.get("DEMO_USER_PASSWORD") or None
         lines.append(_account(user_email, admin=False, password=password, first_name=first, last_name=last))
-    return "; ".join(lines)
+    # One account a line, so the login `make run` prints stands out.
+    return "".join(f"\n  {line}" for line in lines)
 
 
 def demo_assets() -> str:
