@@ -89,3 +89,12 @@ def test_register_model_refuses_empty_names_and_unknown_configuration():
     error = refused("register_model", "rules", "1.0", "regime_rules", "--configuration", '{"treshold": 1}')
     assert error.returncode == 1 and "unknown keys ['treshold']" in str(error)
     assert not AIModel.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the job is sent when its row commits, as in a real command
+def test_run_predictions_without_a_broker_reports_the_job_it_ran():
+    for _ in range(5):
+        MetricsSnapshotFactory()
+    command("register_model", "rules", "1.0", "regime_rules", "--activate")
+    out = command("run_predictions", "rules")
+    assert out.startswith("prediction job #") and ": completed (task " in out

@@ -47,7 +47,8 @@ class Command(BaseCommand):
                 enqueue=not options["sync"],
             )
         if not options["sync"]:
-            self.stdout.write(f"queued prediction job #{job.pk} for {model} (task {job.task_id})")
+            job.refresh_from_db()  # without a broker the job has already run in this process
+            self.stdout.write(f"prediction job #{job.pk} for {model}: {job.status} (task {job.task_id})")
             return
         job = services.prediction_job_execute(job_id=job.pk)
         if job is None or job.status != "completed":

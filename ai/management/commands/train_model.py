@@ -35,7 +35,8 @@ class Command(BaseCommand):
                 enqueue=not options["sync"],
             )
         if not options["sync"]:
-            self.stdout.write(f"queued training job #{job.pk} for {model} (task {job.task_id})")
+            job.refresh_from_db()  # without a broker the job has already run in this process
+            self.stdout.write(f"training job #{job.pk} for {model}: {job.status} (task {job.task_id})")
             return
         self.stdout.write(f"training {model} (job #{job.pk})...")
         job = services.training_job_execute(job_id=job.pk)
