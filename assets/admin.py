@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import F
 
-from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm
+from cryptopredict.admin import BaseAdmin, BaseInline, CandleAdmin, ConstraintForm
 from sectors.models import SectorMapping
 
 from . import services
@@ -9,11 +9,10 @@ from .api.serializers import CANDLE_KEYS
 from .models import Asset, PriceData, PriceDataArchive
 
 
-class SectorMappingInline(admin.TabularInline):
+class SectorMappingInline(BaseInline):
     model = SectorMapping
     fields = ("sector", "weight", "is_primary", "confidence", "source")
     autocomplete_fields = ("sector",)
-    extra = 0
 
 
 @admin.register(Asset)

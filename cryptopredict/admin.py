@@ -97,6 +97,13 @@ class ConstraintForm(forms.ModelForm):
                     self.add_error(field, f"{rule.capitalize()} ({constraint.name}).")
 
 
+class BaseInline(admin.TabularInline):
+    """A tabular inline whose rows, like BaseAdmin's forms, name the field a broken constraint is about."""
+
+    form = ConstraintForm
+    extra = 0
+
+
 class BaseAdmin(admin.ModelAdmin):
     """A ModelAdmin that shows system columns read-only and writes each change to the audit trail.
 
@@ -228,7 +235,7 @@ class RecentRowsFormSet(BaseInlineFormSet):
         return super().get_queryset()[: self.limit]
 
 
-class RecentRowsInline(admin.TabularInline):
+class RecentRowsInline(BaseInline):
     """A read-only inline of a parent's `limit` latest rows, each linked to its own change page."""
 
     formset = RecentRowsFormSet

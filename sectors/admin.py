@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cryptopredict.admin import BaseAdmin
+from cryptopredict.admin import BaseAdmin, BaseInline
 
 from .models import (
     AICrossSectorAnalysis,
@@ -14,19 +14,17 @@ from .models import (
 ANALYSIS_RAW_IDS = ("metrics_snapshot", "prediction_job")
 
 
-class SectorMappingInline(admin.TabularInline):
+class SectorMappingInline(BaseInline):
     model = SectorMapping
     fields = ("asset", "weight", "is_primary", "confidence", "source")
     autocomplete_fields = ("asset",)
-    extra = 0
 
 
-class RotationFlowInline(admin.TabularInline):
+class RotationFlowInline(BaseInline):
     model = SectorRotationFlow
     fk_name = "cross_analysis"
     fields = ("from_sector", "to_sector", "flow_strength", "estimated_flow_usd", "confidence", "detected_at")
     autocomplete_fields = ("from_sector", "to_sector")
-    extra = 0
 
 
 @admin.register(Sector)

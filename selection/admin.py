@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from cryptopredict.admin import BaseAdmin, SoftDeletedFilter
+from cryptopredict.admin import BaseAdmin, BaseInline, SoftDeletedFilter
 
 from .models import (
     AIPortfolioAnalysis,
@@ -23,20 +23,18 @@ HOLDING_FIGURES = (
 )
 
 
-class WatchlistItemInline(admin.TabularInline):
+class WatchlistItemInline(BaseInline):
     model = WatchlistAsset
     fields = ("asset", "sort_order", "target_price", "alert_price_above", "alert_price_below", "notes")
     autocomplete_fields = ("asset",)
-    extra = 0
 
 
-class HoldingInline(admin.TabularInline):
+class HoldingInline(BaseInline):
     """Holdings move only through executed trades (trading.services); here only targets are set."""
 
     model = PortfolioAsset
     fields = ("asset", *HOLDING_FIGURES[:4], "target_allocation", "last_transaction_at")
     readonly_fields = ("asset", *HOLDING_FIGURES)
-    extra = 0
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.forms import modelform_factory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -14,8 +15,10 @@ from ai.registry import architecture_get, architecture_names
 from ai.tests.factories import AIModelFactory, ModelTrainingJobFactory
 from assets.models import PriceData
 from assets.tests.factories import AssetFactory, PriceDataFactory
-from cryptopredict.admin import EstimatedCountPaginator
+from cryptopredict.admin import ConstraintForm, EstimatedCountPaginator
 from cryptopredict.choices import JobStatus, Timeframe
+from sectors.models import SectorMapping
+from sectors.tests.factories import SectorMappingFactory
 from selection.models import WatchlistAsset
 from selection.tests.factories import PortfolioAssetFactory, WatchlistAssetFactory, WatchlistFactory
 from trading.choices import TradeStatus
@@ -414,3 +417,22 @@ def test_executed_trades_cannot_be_deleted_in_the_admin(staff_client):
     assert staff_client.post(url(executed, "delete", executed.pk), {"post": "yes"}).status_code == 403
     assert staff_client.post(url(pending, "delete", pending.pk), {"post": "yes"}).status_code == 302
     assert list(TradeAction.objects.values_list("pk", flat=True)) == [executed.pk]
+
+
+@pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=[m._meta.label for m, _ in REGISTERED])
+def test_every_form_names_the_field_of_a_broken_constraint(model, model_admin):
+    """Main forms and inline rows use ConstraintForm (Django alone says "Constraint … is violated")."""
+    forms = [] if model in (User, Group) else [model_admin.form]
+    forms += [inline.form for inline in model_admin.inlines]
+    assert all(issubclass(form, ConstraintForm) for form in forms), forms
+
+
+@pytest.mark.django_db
+def test_constraint_form_puts_the_rule_on_the_field():
+    mapping = SectorMappingFactory()
+    form_class = modelform_factory(SectorMapping, form=ConstraintForm, fields=["asset", "sector", "weight"])
+    form = form_class(
+        {"asset": mapping.asset_id, "sector": mapping.sector_id, "weight": "0"}, instance=mapping
+    )
+    assert not form.is_valid()
+    assert "chk_sector_mapping_weight" in " ".join(form.errors["weight"])
