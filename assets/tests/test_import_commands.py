@@ -184,3 +184,11 @@ def test_undecodable_bytes_reject_their_row_only(tmp_path):
     assert error.returncode == 1
     assert PriceData.objects.filter(asset=asset).count() == 3000
     assert rejects.read_text().splitlines()[1].startswith("3001,open: not a number")
+
+
+def test_a_file_with_a_header_and_no_rows_is_refused(tmp_path):
+    AssetFactory(symbol="BTC")
+    path = tmp_path / "empty.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n")
+    error = failure("import_candles", str(path), "--symbol", "BTC")
+    assert error.returncode == 1 and "no candles in the file" in str(error)

@@ -66,6 +66,8 @@ class Command(BaseCommand):
             report = self._import(path, asset_get(symbol), options)
             if options["dry_run"]:
                 transaction.set_rollback(True)
+        if report.rows_read == 0:
+            raise CommandError(f"{path.name}: no candles in the file", returncode=REJECTED_INPUT)
         self._summary(report)
         if rejects:
             rejections_write(report.rejected, rejects)
