@@ -1,6 +1,5 @@
 import pytest
 from django.db import IntegrityError, transaction
-from django.forms.models import model_to_dict
 
 from ai.models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from ai.tests.factories import (
@@ -12,18 +11,6 @@ from ai.tests.factories import (
 from cryptopredict.choices import JobStatus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [AIModelFactory, ModelEvaluationFactory, ModelTrainingJobFactory, ModelPredictionJobFactory],
-    ids=lambda f: f.__name__,
-)
-def test_factory_row_saves_and_reads_back(factory):
-    row = factory()
-    fetched = type(row).objects.get(pk=row.pk)
-    assert model_to_dict(fetched) == model_to_dict(row)
-    assert str(fetched)
 
 
 def test_one_active_version_per_name_and_type():

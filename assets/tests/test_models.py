@@ -2,22 +2,11 @@ from datetime import time
 from decimal import Decimal
 
 import pytest
-from django.forms.models import model_to_dict
 
 from assets.models import Asset, PriceData, PriceDataArchive
 from assets.tests.factories import AssetFactory, PriceDataArchiveFactory, PriceDataFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory", [AssetFactory, PriceDataFactory, PriceDataArchiveFactory], ids=lambda f: f.__name__
-)
-def test_factory_row_saves_and_reads_back(factory):
-    row = factory()
-    fetched = type(row).objects.get(pk=row.pk)
-    assert model_to_dict(fetched) == model_to_dict(row)
-    assert str(fetched)
 
 
 def test_candle_factory_gives_distinct_day_aligned_candles():

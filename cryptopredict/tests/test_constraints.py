@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.forms.models import model_to_dict
 
 from ai.tests.factories import (
     AIModelFactory,
@@ -303,17 +304,28 @@ def test_every_constraint_has_a_case():
     assert covered - declared == set(), "cases for constraints that no model declares"
 
 
+FACTORIES = [
+    value
+    for label in PROJECT_APPS
+    for value in vars(importlib.import_module(f"{label}.tests.factories")).values()
+    if isinstance(value, type)
+    and issubclass(value, factory.django.DjangoModelFactory)
+    and value.__module__ == f"{label}.tests.factories"
+]
+
+
 def test_every_model_has_a_factory():
-    factories = [
-        value
-        for label in PROJECT_APPS
-        for value in vars(importlib.import_module(f"{label}.tests.factories")).values()
-        if isinstance(value, type)
-        and issubclass(value, factory.django.DjangoModelFactory)
-        and value.__module__ == f"{label}.tests.factories"
-    ]
-    assert {f._meta.model for f in factories} == set(project_models())
+    assert {f._meta.model for f in FACTORIES} == set(project_models())
     assert len(project_models()) == 27
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("factory_class", FACTORIES, ids=lambda f: f.__name__)
+def test_factory_row_saves_and_reads_back(factory_class):
+    row = factory_class()
+    fetched = type(row).objects.get(pk=row.pk)
+    assert model_to_dict(fetched) == model_to_dict(row)
+    assert str(fetched)
 
 
 @pytest.mark.django_db

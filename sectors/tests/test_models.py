@@ -1,37 +1,14 @@
 import pytest
 from django.db import IntegrityError, transaction
-from django.forms.models import model_to_dict
 
 from sectors.models import Sector, SectorRotationFlow
 from sectors.tests.factories import (
-    AICrossSectorAnalysisFactory,
-    AISectorAnalysisFactory,
     SectorFactory,
-    SectorHistoryFactory,
     SectorMappingFactory,
     SectorRotationFlowFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        SectorFactory,
-        SectorHistoryFactory,
-        SectorMappingFactory,
-        AISectorAnalysisFactory,
-        AICrossSectorAnalysisFactory,
-        SectorRotationFlowFactory,
-    ],
-    ids=lambda f: f.__name__,
-)
-def test_factory_row_saves_and_reads_back(factory):
-    row = factory()
-    fetched = type(row).objects.get(pk=row.pk)
-    assert model_to_dict(fetched) == model_to_dict(row)
-    assert str(fetched)
 
 
 def test_deleting_a_parent_sector_keeps_its_children():

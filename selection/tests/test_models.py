@@ -1,12 +1,9 @@
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from django.forms.models import model_to_dict
 
 from selection.models import Portfolio, Watchlist
 from selection.tests.factories import (
-    AIPortfolioAnalysisFactory,
-    AIWatchlistAnalysisFactory,
     PortfolioAssetFactory,
     PortfolioFactory,
     WatchlistAssetFactory,
@@ -15,25 +12,6 @@ from selection.tests.factories import (
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        WatchlistFactory,
-        WatchlistAssetFactory,
-        PortfolioFactory,
-        PortfolioAssetFactory,
-        AIWatchlistAnalysisFactory,
-        AIPortfolioAnalysisFactory,
-    ],
-    ids=lambda f: f.__name__,
-)
-def test_factory_row_saves_and_reads_back(factory):
-    row = factory()
-    fetched = type(row).objects.get(pk=row.pk)
-    assert model_to_dict(fetched) == model_to_dict(row)
-    assert str(fetched)
 
 
 @pytest.mark.parametrize("factory", [WatchlistFactory, PortfolioFactory], ids=lambda f: f.__name__)

@@ -2,27 +2,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from selection.models import Portfolio
 from trading.choices import SignalType, TradeStatus
 from trading.models import AITradingSignal, TradeAction
-from trading.tests.factories import AITradingSignalFactory, PortfolioAssetAnalysisFactory, TradeActionFactory
+from trading.tests.factories import AITradingSignalFactory, TradeActionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [AITradingSignalFactory, TradeActionFactory, PortfolioAssetAnalysisFactory],
-    ids=lambda f: f.__name__,
-)
-def test_factory_row_saves_and_reads_back(factory):
-    row = factory()
-    fetched = type(row).objects.get(pk=row.pk)
-    assert model_to_dict(fetched) == model_to_dict(row)
-    assert str(fetched)
 
 
 def test_sell_and_hold_signals_save():

@@ -4,31 +4,16 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.forms.models import model_to_dict
 
 from users.choices import SubscriptionPlan, UserRole
 from users.models import User
 from users.tests.factories import (
     PASSWORD,
     AdminUserFactory,
-    UserActivityFactory,
     UserFactory,
-    UserSessionFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [UserFactory, AdminUserFactory, UserSessionFactory, UserActivityFactory],
-    ids=lambda f: f.__name__,
-)
-def test_factory_row_saves_and_reads_back(factory):
-    row = factory()
-    fetched = type(row).objects.get(pk=row.pk)
-    assert model_to_dict(fetched) == model_to_dict(row)
-    assert str(fetched)
 
 
 @pytest.mark.parametrize(
