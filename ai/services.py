@@ -278,7 +278,13 @@ def job_transition(*, job: Job, to: str, **fields) -> Job:
         fields.setdefault("started_at", now)
     if to in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
         fields.setdefault("completed_at", now)
-    moved = type(job).objects.filter(pk=job.pk, status=job.status).update(status=to, **fields)
+    # The attempt is part of the match: a worker still holding an earlier run of a retried job
+    # must not move (or complete) the new run.
+    moved = (
+        type(job)
+        .objects.filter(pk=job.pk, status=job.status, attempts=job.attempts)
+        .update(status=to, **fields)
+    )
     if not moved:
         current = type(job).objects.filter(pk=job.pk).values_list("status", flat=True).first()
         raise JobTransitionError(
@@ -362,13 +368,13 @@ def job_checkpoint(*, job: Job, percent: int, record: bool = True) -> None:
     """
     percent = max(0, min(100, int(percent)))
     if not record:
-        status = type(job).objects.filter(pk=job.pk).values_list("status", flat=True).first()
-        if status != JobStatus.RUNNING:
-            raise JobCancelled(f"{_label(job)} stopped at {percent}%: it is {status}")
+        status, attempts = type(job).objects.filter(pk=job.pk).values_list("status", "attempts").first()
+        if status != JobStatus.RUNNING or attempts != job.attempts:
+            raise JobCancelled(f"{_label(job)} stopped at {percent}%: it is {status} (attempt {attempts})")
         return
     moved = (
         type(job)
-        .objects.filter(pk=job.pk, status=JobStatus.RUNNING)
+        .objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts)
         .update(progress_percent=percent, updated_at=timezone.now())
     )
     if not moved:
@@ -389,7 +395,7 @@ def _job_fail(job: Job, exc: BaseException) -> None:
     lines = traceback.format_exception(exc)
     summary = f"{type(exc).__name__}: {exc}\n" + "".join(lines)[-ERROR_MESSAGE_CHARS:]
     now = timezone.now()
-    type(job).objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+    type(job).objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
         status=JobStatus.FAILED, completed_at=now, updated_at=now, error_message=summary
     )
     logger.warning("%s failed: %s", _label(job), exc)

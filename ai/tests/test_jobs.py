@@ -325,3 +325,17 @@ def test_artifact_of_an_untrained_model_is_a_clear_error(artifacts):
     with pytest.raises(ValidationError, match="missing"):
         artifact_load(model=model)
     assert not Path(artifacts / "model-1").exists()
+
+
+def test_a_worker_left_from_an_earlier_attempt_cannot_touch_the_retried_run():
+    job = ModelPredictionJobFactory(status=JobStatus.PENDING)
+    first_run = services._job_start(ModelPredictionJob, job.pk)  # a worker that will go stale
+    services.job_retry(job=ModelPredictionJob.objects.get(pk=job.pk), force=True)
+    second_run = services._job_start(ModelPredictionJob, job.pk)
+    assert second_run.attempts == 2
+    with pytest.raises(services.JobCancelled):
+        services.job_checkpoint(job=first_run, percent=50)
+    with pytest.raises(services.JobCancelled):
+        services._job_complete(first_run, predictions_count=0, output={})
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.RUNNING, 2)
