@@ -90,6 +90,11 @@ MERGE_VALUES = {
 }
 
 
+# A candle whose values change loses what was derived from the old ones: its indicators are
+# computed again by compute_indicators (which fills empty ones) and it is validated again.
+RESET_ON_CHANGE = "technical_indicators = '{}'::jsonb, is_validated = false"
+
+
 def _merge_sql() -> str:
     updates = ", ".join(f"{key} = {value}" for key, value in MERGE_VALUES.items())
     before = ", ".join(f"p.{key}" for key in MERGE_VALUES)
@@ -97,7 +102,8 @@ def _merge_sql() -> str:
     return f"""
 WITH written AS (
     INSERT INTO price_data AS p ({COPY_COLUMNS}) SELECT {COPY_COLUMNS} FROM candle_stage
-    ON CONFLICT (asset_id, timeframe, candle_time) DO UPDATE SET {updates}, updated_at = now()
+    ON CONFLICT (asset_id, timeframe, candle_time)
+    DO UPDATE SET {updates}, {RESET_ON_CHANGE}, updated_at = now()
     WHERE ({before}) IS DISTINCT FROM ({after})
     RETURNING (xmax = 0) AS inserted
 )
@@ -183,9 +189,9 @@ ORM_FIELDS = {
 STORED_TOLERANCE = Decimal("1e-13")
 
 
-def stored_same(stored, new) -> bool:
-    """Return whether a stored value equals a new one, within a double's precision for decimals."""
-    if isinstance(stored, Decimal) and isinstance(new, Decimal):
+def stored_same(stored, new, *, exact: bool) -> bool:
+    """Return whether a stored value equals a new one (within a double's precision unless `exact`)."""
+    if not exact and isinstance(stored, Decimal) and isinstance(new, Decimal):
         return stored == new or abs(stored - new) <= abs(new) * STORED_TOLERANCE
     return stored == new
 
@@ -200,6 +206,7 @@ def batch_write_orm(*, asset: Asset, timeframe: str, batch: dict, text=None) -> 
         ).values_list("candle_time", *fields)
     }
     changed, inserted = [], 0
+    exact = connection.vendor != "sqlite"  # only SQLite stores decimals as doubles
     for row in batch.values():
         values = dict(zip(ORM_FIELDS.values(), row[1:POSITION], strict=True))
         stored = existing.get(row[0])
@@ -207,7 +214,7 @@ def batch_write_orm(*, asset: Asset, timeframe: str, batch: dict, text=None) -> 
             for key, position in (("trade_count", 5), ("vwap", 6), ("market_cap", 7)):
                 if values[key] is None:
                     values[key] = stored[position]
-            if all(stored_same(a, b) for a, b in zip(stored, values.values(), strict=True)):
+            if all(stored_same(a, b, exact=exact) for a, b in zip(stored, values.values(), strict=True)):
                 continue
         else:
             inserted += 1
@@ -216,7 +223,8 @@ def batch_write_orm(*, asset: Asset, timeframe: str, batch: dict, text=None) -> 
         changed,
         update_conflicts=True,
         unique_fields=["asset", "timeframe", "candle_time"],
-        update_fields=[*fields, "updated_at"],
+        # New objects carry empty indicators and is_validated False: see RESET_ON_CHANGE.
+        update_fields=[*fields, "technical_indicators", "is_validated", "updated_at"],
         batch_size=1000,
     )
     return inserted, len(changed) - inserted

@@ -760,7 +760,10 @@ def assets_import(*, path: Path | str) -> UpsertResult:
         asset = existing.get(symbol) or Asset(symbol=symbol, asset_type="crypto")
         ids = {**(asset.external_ids or {}), **({"coingecko": coingecko_id} if coingecko_id else {})}
         values.update(external_ids=ids, data_source="coingecko")
-        if asset.pk and all(stored_same(getattr(asset, name), value) for name, value in values.items()):
+        exact = connection.vendor != "sqlite"  # only SQLite stores decimals as doubles
+        if asset.pk and all(
+            stored_same(getattr(asset, name), value, exact=exact) for name, value in values.items()
+        ):
             result.unchanged += 1
             continue
         for name, value in values.items():

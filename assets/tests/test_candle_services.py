@@ -161,6 +161,35 @@ def test_upsert_refuses_an_unknown_timeframe():
 
 
 @pytest.mark.parametrize("method", ["bulk_create", pytest.param("copy", marks=pytest.mark.postgres)])
+def test_a_changed_candle_loses_its_derived_indicators_and_validation(method):
+    asset = AssetFactory()
+    candles_upsert(asset=asset, timeframe="1m", rows=[candle(0), candle(1)], method=method)
+    stored(asset, "1m").update(technical_indicators={"rsi_14": 55.0}, is_validated=True)
+    result = candles_upsert(
+        asset=asset, timeframe="1m", rows=[candle(0, close="11.5"), candle(1)], method=method
+    )
+    assert (result.updated, result.unchanged) == (1, 1)
+    changed, same = stored(asset, "1m")
+    assert (changed.technical_indicators, changed.is_validated) == ({}, False)
+    assert (same.technical_indicators, same.is_validated) == ({"rsi_14": 55.0}, True)
+
+
+@pytest.mark.postgres
+def test_bulk_create_path_on_postgres_sees_the_smallest_change():
+    asset = AssetFactory()
+    row = candle(0, high="20000000", close="12345678.123456789012345678")
+    candles_upsert(asset=asset, timeframe="1m", rows=[row], method="bulk_create")
+    result = candles_upsert(
+        asset=asset,
+        timeframe="1m",
+        rows=[{**row, "close": "12345678.123456789012345999"}],
+        method="bulk_create",
+    )
+    assert result.updated == 1
+    assert stored(asset, "1m").get().close_price == Decimal("12345678.123456789012345999")
+
+
+@pytest.mark.parametrize("method", ["bulk_create", pytest.param("copy", marks=pytest.mark.postgres)])
 def test_both_write_paths_store_the_same_values(method):
     asset = AssetFactory()
     rows = [candle(0, low="0.00002853", vwap="10.1234567890123", market_cap="12.345"), candle(1)]
