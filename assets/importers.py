@@ -117,7 +117,7 @@ def parse_timestamp(value) -> tuple[datetime, str]:
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, str):
         text = value.strip()
-        if (text[:1] in "+-" and text[1:].isdigit()) or text.isdigit():
+        if (text[:1] in "+-" and text[1:].isdecimal()) or text.isdecimal():
             return epoch_to_datetime(int(text))
         try:
             return parse_timestamp(Decimal(text))
@@ -535,7 +535,7 @@ def _timed_rows(rows: Iterator[dict], units: list) -> Iterator[dict]:
     for row in rows:
         raw = row.get("candle_time")
         try:
-            if raw.__class__ is str and len(raw) == 13 and raw.isdigit():  # ms, the common case
+            if raw.__class__ is str and len(raw) == 13 and raw.isdecimal():  # ms, the common case
                 row["candle_time"], unit = EPOCH + timedelta(milliseconds=int(raw)), "ms"
             else:
                 row["candle_time"], unit = parse_timestamp(raw)

@@ -178,7 +178,7 @@ def _candle_fast(row: Mapping, timeframe: str | None, position) -> tuple | None:
     except (KeyError, AttributeError, TypeError, InvalidOperation):
         return None
     if count is not None:
-        if count.__class__ is str and count.isdigit() and len(count) < 10:
+        if count.__class__ is str and count.isdecimal() and len(count) < 10:
             count = int(count)
         elif count.__class__ is not int or not 0 <= count <= INT_MAX:
             return None

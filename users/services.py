@@ -206,7 +206,7 @@ def session_refresh(*, refresh_token: str, request=None) -> IssuedTokens:
         session = (
             UserSession.objects.select_for_update()
             .select_related("user")
-            .filter(pk=int(session_id) if session_id.isdigit() else None)
+            .filter(pk=int(session_id) if session_id.isdecimal() else None)
             .first()
         )
         if session is None:
@@ -376,10 +376,25 @@ def password_reset_confirm(*, token: str, password: str, request=None) -> User:
     except ValidationError as error:
         raise ValidationError({"password": error.messages}) from error
     with transaction.atomic():
+        # Consume the token first, conditionally: of two requests racing with it, only one gets on.
+        consumed = User.objects.filter(pk=user.pk, reset_password_token=user.reset_password_token).update(
+            reset_password_token=None, reset_password_expires=None
+        )
+        if not consumed:
+            raise InvalidToken("The reset token is invalid or expired.")
         user.set_password(password)
         user.reset_password_token = user.reset_password_expires = None
         user.failed_login_attempts, user.lockout_expires = 0, None
-        user.save()
+        user.save(
+            update_fields=[
+                "password",
+                "reset_password_token",
+                "reset_password_expires",
+                "failed_login_attempts",
+                "lockout_expires",
+                "updated_at",
+            ]
+        )
         user.sessions.filter(is_active=True).update(is_active=False)
         activity_record(
             user=user, activity_type="auth", action="password_reset", entity=user, request=request

@@ -202,7 +202,7 @@ class BaseViewSetMixin:
     def get_object(self):
         """Return the object named by its id, or by `slug_field` when the URL holds a non-number."""
         value = str(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
-        if value.isdigit():
+        if value.isdecimal():
             lookup = {"pk": value}
         elif self.slug_field:
             lookup = {f"{self.slug_field}__iexact": value}

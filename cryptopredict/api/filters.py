@@ -56,7 +56,7 @@ class IdOrSlugFilter(filters.CharFilter):
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        if value.isdigit():
+        if value.isdecimal():
             return qs.filter(**{self.field_name: value})
         return qs.filter(**{f"{self.field_name}__{self.slug_field}__iexact": value})
 

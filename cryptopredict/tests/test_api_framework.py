@@ -200,3 +200,10 @@ def test_unknown_api_route_answers_json_404(client):
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.django_db
+def test_a_non_ascii_digit_in_a_detail_url_is_a_404(guest_client):
+    AssetFactory(symbol="BTC")
+    assert guest_client.get("/api/v1/assets/\u00b2/").status_code == 404
+    assert guest_client.get("/api/v1/sectors/\u00b2/").status_code == 404

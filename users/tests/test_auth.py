@@ -173,6 +173,8 @@ def test_refresh_refuses_expired_and_unknown_tokens(client, user):
     tokens = login(client).data
     assert client.post(f"{API}auth/refresh/", {"refresh_token": "1.bogus"}).status_code == 401
     assert client.post(f"{API}auth/refresh/", {"refresh_token": "bogus"}).status_code == 401
+    # A digit int() refuses (superscript two) is a bad token, not a server error.
+    assert client.post(f"{API}auth/refresh/", {"refresh_token": "\u00b2.abc"}).status_code == 401
     assert client.post(f"{API}auth/refresh/", {}).status_code == 400
     UserSession.objects.filter(user=user).update(refresh_expires_at=timezone.now() - timedelta(seconds=1))
     assert client.post(f"{API}auth/refresh/", {"refresh_token": tokens["refresh_token"]}).status_code == 401

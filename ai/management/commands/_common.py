@@ -15,7 +15,7 @@ JOB_KINDS = {"training": ModelTrainingJob, "prediction": ModelPredictionJob}
 
 def model_get(ref: str) -> AIModel:
     """Return the model `ref` names: an id, NAME:VERSION, or NAME (its active, else newest, version)."""
-    if ref.isdigit():
+    if ref.isdecimal():
         model = AIModel.objects.filter(pk=int(ref)).first()
     elif ":" in ref:
         name, version = ref.rsplit(":", 1)
