@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import F
 
 from cryptopredict.admin import BaseAdmin, BaseInline, CandleAdmin, ConstraintForm
+from sectors.admin import SectorMappingForm
 from sectors.models import SectorMapping
 
 from . import services
@@ -11,6 +12,7 @@ from .models import Asset, PriceData, PriceDataArchive
 
 class SectorMappingInline(BaseInline):
     model = SectorMapping
+    form = SectorMappingForm
     fields = ("sector", "weight", "is_primary", "confidence", "source")
     autocomplete_fields = ("sector",)
 

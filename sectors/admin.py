@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cryptopredict.admin import BaseAdmin, BaseInline
+from cryptopredict.admin import BaseAdmin, BaseInline, ConstraintForm
 
 from .models import (
     AICrossSectorAnalysis,
@@ -10,12 +10,29 @@ from .models import (
     SectorMapping,
     SectorRotationFlow,
 )
+from .services import sector_mapping_weight_error
 
 ANALYSIS_RAW_IDS = ("metrics_snapshot", "prediction_job")
 
 
+class SectorMappingForm(ConstraintForm):
+    """A mapping form that also keeps an asset's sector weights within 100 (sectors.services)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        asset = cleaned.get("asset") or getattr(self.instance, "asset", None)
+        if asset is not None and cleaned.get("weight") is not None:
+            error = sector_mapping_weight_error(
+                asset=asset, weight=cleaned["weight"], mapping_id=self.instance.pk
+            )
+            if error:
+                self.add_error("weight", error)
+        return cleaned
+
+
 class SectorMappingInline(BaseInline):
     model = SectorMapping
+    form = SectorMappingForm
     fields = ("asset", "weight", "is_primary", "confidence", "source")
     autocomplete_fields = ("asset",)
 
@@ -71,6 +88,7 @@ class SectorHistoryAdmin(BaseAdmin):
 
 @admin.register(SectorMapping)
 class SectorMappingAdmin(BaseAdmin):
+    form = SectorMappingForm
     list_display = ("asset", "sector", "weight", "is_primary", "confidence", "source", "updated_at")
     list_filter = ("source", "is_primary", "sector")
     search_fields = ("asset__symbol", "asset__name", "sector__name")

@@ -7,15 +7,32 @@ cap-weighted daily returns: r_s(t) = sum_a W_a(t-1) r_a(t) / sum_a W_a(t-1), so 
 starts trading later joins the index without a jump. The market is every tracked asset.
 """
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.db.models import Sum
 
 from ai.data import candle_frames
 from assets.models import Asset
 from cryptopredict.numbers import decimal_fit
 
 from .models import Sector, SectorHistory, SectorMapping
+
+MAX_TOTAL_WEIGHT = Decimal(100)
+
+
+def sector_mapping_weight_error(*, asset, weight, mapping_id: int | None = None) -> str | None:
+    """Return why `weight` would push the asset's sector weights past 100, or None when it fits.
+
+    The rule spans rows, so no CHECK constraint can hold it; the API and the admin ask here.
+    """
+    others = SectorMapping.objects.filter(asset=asset).exclude(pk=mapping_id)
+    total = (others.aggregate(total=Sum("weight"))["total"] or 0) + Decimal(weight)
+    if total > MAX_TOTAL_WEIGHT:
+        return f"The asset's sector weights would sum to {total}; at most {MAX_TOTAL_WEIGHT} is allowed."
+    return None
 
 
 def sector_weights() -> dict[int, dict[int, float]]:

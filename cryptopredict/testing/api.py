@@ -44,7 +44,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.db import connection, models
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -137,7 +136,6 @@ class APITestCase(TestCase):
 
     def setUp(self):
         super().setUp()
-        cache.clear()  # throttling counts live in the cache
         self.client = APIClient()
 
     # Helpers -----------------------------------------------------------------------------

@@ -436,3 +436,21 @@ def test_constraint_form_puts_the_rule_on_the_field():
     )
     assert not form.is_valid()
     assert "chk_sector_mapping_weight" in " ".join(form.errors["weight"])
+
+
+@pytest.mark.django_db
+def test_sector_mapping_admin_keeps_an_assets_weights_within_100(staff_client):
+    first = SectorMappingFactory(weight=70)
+    other_sector = SectorMappingFactory().sector
+    data = {
+        "asset": first.asset_id,
+        "sector": other_sector.pk,
+        "weight": "40",
+        "confidence": "1",
+        "source": "manual",
+    }
+    response = staff_client.post(url(SectorMapping, "add"), data)
+    assert response.status_code == 200
+    assert "would sum to 110" in " ".join(response.context["adminform"].form.errors["weight"])
+    response = staff_client.post(url(SectorMapping, "add"), {**data, "weight": "30"})
+    assert response.status_code == 302

@@ -1,8 +1,5 @@
 """Serializers for sectors (layer 2): related sectors and assets appear as id plus slug / symbol."""
 
-from decimal import Decimal
-
-from django.db.models import Sum
 from rest_framework import serializers
 
 from cryptopredict.api.base import BaseModelSerializer
@@ -15,8 +12,7 @@ from ..models import (
     SectorMapping,
     SectorRotationFlow,
 )
-
-MAX_TOTAL_WEIGHT = Decimal(100)
+from ..services import sector_mapping_weight_error
 
 
 class SectorSerializer(BaseModelSerializer):
@@ -64,14 +60,11 @@ class SectorMappingSerializer(BaseModelSerializer):
         weight = attrs.get(
             "weight", getattr(self.instance, "weight", SectorMapping._meta.get_field("weight").default)
         )
-        others = SectorMapping.objects.filter(asset=asset)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        total = (others.aggregate(total=Sum("weight"))["total"] or 0) + Decimal(weight)
-        if total > MAX_TOTAL_WEIGHT:
-            raise serializers.ValidationError(
-                {"weight": [f"The asset's sector weights would sum to {total}; at most 100 is allowed."]}
-            )
+        error = sector_mapping_weight_error(
+            asset=asset, weight=weight, mapping_id=getattr(self.instance, "pk", None)
+        )
+        if error:
+            raise serializers.ValidationError({"weight": [error]})
         return super().validate(attrs)
 
 
