@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-from django.db import connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +14,7 @@ from cryptopredict.choices import Timeframe
 from .. import services
 from ..filtersets import AssetFilterSet, PriceDataArchiveFilterSet, PriceDataFilterSet
 from ..models import Asset, PriceData, PriceDataArchive
+from ..selectors import candles_read
 from .serializers import (
     CANDLE_KEYS,
     MAX_CANDLES,
@@ -34,28 +34,6 @@ def _plain(value: Decimal) -> str:
     """Return a decimal as a string without exponent or trailing zeros (1.5, not 1.500000000000000000)."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def candles_read(*, asset: Asset, timeframe: str, start=None, end=None, limit: int, fields: list[str]):
-    """Return up to `limit` candles of `asset` (live and archived), oldest first, as value dicts.
-
-    With `start`, the first `limit` candles from `start`; otherwise the latest `limit` up to `end`.
-    """
-    order = "candle_time" if start is not None else "-candle_time"
-    # Where the database allows it, each table is limited first, so each reads `limit` index
-    # entries instead of every candle of the asset.
-    per_table = connection.features.supports_slicing_ordering_in_compound
-    parts = []
-    for model in (PriceData, PriceDataArchive):
-        rows = model.objects.filter(asset=asset, timeframe=timeframe)
-        if start is not None:
-            rows = rows.filter(candle_time__gte=start)
-        if end is not None:
-            rows = rows.filter(candle_time__lte=end)
-        rows = rows.values(*fields)
-        parts.append(rows.order_by(order)[:limit] if per_table else rows.order_by())
-    candles = list(parts[0].union(parts[1], all=True).order_by(order)[:limit])
-    return candles if start is not None else candles[::-1]
 
 
 class CandleWriteQuerySerializer(serializers.Serializer):
