@@ -2,7 +2,7 @@
 
 from django_filters import rest_framework as filters
 
-from cryptopredict.api.filters import BaseFilterSet, IdOrSlugFilter, filter_fields
+from cryptopredict.api.filters import AIAnalysisFilterSet, BaseFilterSet, IdOrSlugFilter, filter_fields
 
 from .models import (
     AICrossSectorAnalysis,
@@ -46,8 +46,7 @@ class SectorMappingFilterSet(BaseFilterSet):
         fields = filter_fields(SectorMapping)
 
 
-class AISectorAnalysisFilterSet(BaseFilterSet):
-    ai_model_name = filters.CharFilter(field_name="ai_model__name", lookup_expr="iexact")
+class AISectorAnalysisFilterSet(AIAnalysisFilterSet):
     sector = sector_filter("sector")
     sector_slug = filters.CharFilter(field_name="sector__slug", lookup_expr="iexact")
 
@@ -56,9 +55,7 @@ class AISectorAnalysisFilterSet(BaseFilterSet):
         fields = filter_fields(AISectorAnalysis)
 
 
-class AICrossSectorAnalysisFilterSet(BaseFilterSet):
-    ai_model_name = filters.CharFilter(field_name="ai_model__name", lookup_expr="iexact")
-
+class AICrossSectorAnalysisFilterSet(AIAnalysisFilterSet):
     class Meta:
         model = AICrossSectorAnalysis
         fields = filter_fields(AICrossSectorAnalysis)

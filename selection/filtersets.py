@@ -1,6 +1,6 @@
 """Filters of the watchlist and portfolio lists: assets by id or symbol."""
 
-from cryptopredict.api.filters import BaseFilterSet, IdOrSlugFilter, filter_fields
+from cryptopredict.api.filters import AIAnalysisFilterSet, BaseFilterSet, IdOrSlugFilter, filter_fields
 
 from .models import (
     AIPortfolioAnalysis,
@@ -42,13 +42,13 @@ class PortfolioAssetFilterSet(BaseFilterSet):
         fields = filter_fields(PortfolioAsset)
 
 
-class AIWatchlistAnalysisFilterSet(BaseFilterSet):
+class AIWatchlistAnalysisFilterSet(AIAnalysisFilterSet):
     class Meta:
         model = AIWatchlistAnalysis
         fields = filter_fields(AIWatchlistAnalysis)
 
 
-class AIPortfolioAnalysisFilterSet(BaseFilterSet):
+class AIPortfolioAnalysisFilterSet(AIAnalysisFilterSet):
     class Meta:
         model = AIPortfolioAnalysis
         fields = filter_fields(AIPortfolioAnalysis)

@@ -1,11 +1,11 @@
 """Filters of signals, trades and holding analyses: assets by id or symbol."""
 
-from cryptopredict.api.filters import BaseFilterSet, IdOrSlugFilter, filter_fields
+from cryptopredict.api.filters import AIAnalysisFilterSet, BaseFilterSet, IdOrSlugFilter, filter_fields
 
 from .models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 
 
-class AITradingSignalFilterSet(BaseFilterSet):
+class AITradingSignalFilterSet(AIAnalysisFilterSet):
     asset = IdOrSlugFilter(field_name="asset", slug_field="symbol")
 
     class Meta:
@@ -21,7 +21,7 @@ class TradeActionFilterSet(BaseFilterSet):
         fields = filter_fields(TradeAction)
 
 
-class PortfolioAssetAnalysisFilterSet(BaseFilterSet):
+class PortfolioAssetAnalysisFilterSet(AIAnalysisFilterSet):
     class Meta:
         model = PortfolioAssetAnalysis
         fields = filter_fields(PortfolioAssetAnalysis)

@@ -117,6 +117,12 @@ class BaseModelSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class AIAnalysisSerializer(BaseModelSerializer):
+    """A serializer of rows an AI model wrote: the model's name stands beside its id."""
+
+    ai_model_name = serializers.CharField(source="ai_model.name", read_only=True)
+
+
 def related_paths(serializer: serializers.Serializer) -> tuple[list[str], list[str]]:
     """Return (select_related, prefetch_related) paths for every relation the serializer reads."""
     model = serializer.Meta.model

@@ -74,3 +74,9 @@ class BaseFilterSet(filters.FilterSet):
         if not field.many_to_many:
             params = {**params, "distinct": False}
         return filter_class, params
+
+
+class AIAnalysisFilterSet(BaseFilterSet):
+    """A FilterSet of rows an AI model wrote, also filtered by the model's name."""
+
+    ai_model_name = filters.CharFilter(field_name="ai_model__name", lookup_expr="iexact")

@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
 
-from cryptopredict.api.base import BaseModelSerializer
+from cryptopredict.api.base import AIAnalysisSerializer, BaseModelSerializer
 
 from ..choices import MarketRegime
 from ..models import AIRegimeAnalysis, MetricsSnapshot
@@ -18,8 +18,7 @@ class MetricsSnapshotSerializer(BaseModelSerializer):
         fields = "__all__"
 
 
-class AIRegimeAnalysisSerializer(BaseModelSerializer):
-    ai_model_name = serializers.CharField(source="ai_model.name", read_only=True)
+class AIRegimeAnalysisSerializer(AIAnalysisSerializer):
     snapshot_time = serializers.DateTimeField(source="metrics_snapshot.snapshot_time", read_only=True)
 
     class Meta:

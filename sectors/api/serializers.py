@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from cryptopredict.api.base import BaseModelSerializer
+from cryptopredict.api.base import AIAnalysisSerializer, BaseModelSerializer
 
 from ..models import (
     AICrossSectorAnalysis,
@@ -68,11 +68,7 @@ class SectorMappingSerializer(BaseModelSerializer):
         return super().validate(attrs)
 
 
-class AnalysisSerializer(BaseModelSerializer):
-    ai_model_name = serializers.CharField(source="ai_model.name", read_only=True)
-
-
-class AISectorAnalysisSerializer(AnalysisSerializer):
+class AISectorAnalysisSerializer(AIAnalysisSerializer):
     sector_slug = serializers.CharField(source="sector.slug", read_only=True)
 
     class Meta:
@@ -80,7 +76,7 @@ class AISectorAnalysisSerializer(AnalysisSerializer):
         fields = "__all__"
 
 
-class AICrossSectorAnalysisSerializer(AnalysisSerializer):
+class AICrossSectorAnalysisSerializer(AIAnalysisSerializer):
     class Meta:
         model = AICrossSectorAnalysis
         fields = "__all__"

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from cryptopredict.api.base import BaseModelSerializer
+from cryptopredict.api.base import AIAnalysisSerializer, BaseModelSerializer
 from selection.models import (
     AIPortfolioAnalysis,
     AIWatchlistAnalysis,
@@ -107,7 +107,7 @@ class PortfolioAssetSerializer(BaseModelSerializer):
         )
 
 
-class AIWatchlistAnalysisSerializer(BaseModelSerializer):
+class AIWatchlistAnalysisSerializer(AIAnalysisSerializer):
     watchlist = OwnedRelatedField(owner="user", queryset=Watchlist.objects.alive())
 
     class Meta:
@@ -115,7 +115,7 @@ class AIWatchlistAnalysisSerializer(BaseModelSerializer):
         fields = "__all__"
 
 
-class AIPortfolioAnalysisSerializer(BaseModelSerializer):
+class AIPortfolioAnalysisSerializer(AIAnalysisSerializer):
     portfolio = OwnedRelatedField(owner="user", queryset=Portfolio.objects.alive())
 
     class Meta:

@@ -2,14 +2,14 @@
 
 from rest_framework import serializers
 
-from cryptopredict.api.base import BaseModelSerializer
+from cryptopredict.api.base import AIAnalysisSerializer, BaseModelSerializer
 from selection.api.serializers import OwnedRelatedField
 from selection.models import Portfolio, PortfolioAsset
 from trading.models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 from trading.services import signal_risk_reward
 
 
-class AITradingSignalSerializer(BaseModelSerializer):
+class AITradingSignalSerializer(AIAnalysisSerializer):
     asset_symbol = serializers.CharField(source="asset.symbol", read_only=True)
 
     class Meta:
@@ -58,7 +58,7 @@ class TradeActionSerializer(BaseModelSerializer):
         return super().validate(attrs)
 
 
-class PortfolioAssetAnalysisSerializer(BaseModelSerializer):
+class PortfolioAssetAnalysisSerializer(AIAnalysisSerializer):
     portfolio_asset = OwnedRelatedField(
         owner="portfolio__user", queryset=PortfolioAsset.objects.filter(portfolio__deleted_at__isnull=True)
     )
