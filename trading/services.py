@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from assets.models import Asset
@@ -110,9 +111,13 @@ def trade_action_create(
 def trade_action_execute(*, trade: TradeAction) -> TradeAction:
     """Execute a pending trade: update the holding, the cash and the portfolio's totals together.
 
-    Refuse (ValidationError, nothing changed) a sell of more than is held, a buy costing more than
-    the cash of a portfolio that tracks cash, a trade in a deleted portfolio, and a trade that is
-    not pending.
+    Trades apply in executed_at order (then by id). A trade at or after the portfolio's latest
+    executed one is applied to the stored holding and cash; a backdated one replays the
+    portfolio's history with it in its place (see _history_replay). Refuse (ValidationError,
+    nothing changed) a sell of more than is held or a buy costing more than the cash of a
+    portfolio that tracks cash, at the trade's time ("quantity") or, for a backdated trade,
+    anywhere in the history it rewrites ("executed_at"); a trade in a deleted portfolio, and a
+    trade that is not pending.
     """
     with transaction.atomic(), localcontext(prec=PRECISION):
         # Locking the portfolio first serializes every trade of that portfolio.
@@ -124,32 +129,95 @@ def trade_action_execute(*, trade: TradeAction) -> TradeAction:
             )
         if portfolio.deleted_at is not None:
             raise ValidationError({"portfolio": "The portfolio is deleted: no trade can be executed in it."})
-        executed_at = trade.executed_at or timezone.now()
-        if trade.action_type == ActionType.BUY:
-            holding, _ = PortfolioAsset.objects.select_for_update().get_or_create(
-                portfolio=portfolio, asset=trade.asset
-            )
-            _buy_apply(portfolio=portfolio, holding=holding, trade=trade)
-            if holding.first_purchase_at is None or executed_at < holding.first_purchase_at:
-                holding.first_purchase_at = executed_at
+        trade.executed_at = trade.executed_at or timezone.now()
+        holding = (
+            PortfolioAsset.objects.select_for_update().filter(portfolio=portfolio, asset=trade.asset).first()
+        )
+        if _executed_after(trade).exists():
+            holding = _history_replay(portfolio=portfolio, holding=holding, trade=trade)
         else:
-            holding = (
-                PortfolioAsset.objects.select_for_update()
-                .filter(portfolio=portfolio, asset=trade.asset)
-                .first()
-            )
-            _sell_apply(portfolio=portfolio, holding=holding, trade=trade)
-        if holding.last_transaction_at is None or executed_at > holding.last_transaction_at:
-            holding.last_transaction_at = executed_at
+            holding = holding or PortfolioAsset(portfolio=portfolio, asset=trade.asset)
+            _trade_apply(portfolio=portfolio, holding=holding, trade=trade)
         for field_name in ("quantity", "cost_basis", "realized_pnl", "average_buy_price"):
             _check_fits(holding, field_name, blame="quantity")
         _check_fits(portfolio, "cash_balance", blame="price")
         holding.save()
         portfolio.save(update_fields=["cash_balance", "updated_at"])
-        trade.status, trade.executed_at = TradeStatus.EXECUTED, executed_at
+        trade.status = TradeStatus.EXECUTED
         trade.save(update_fields=["status", "executed_at", "updated_at"])
         portfolio_totals_refresh(portfolio=portfolio)
     return trade
+
+
+def _executed_after(trade: TradeAction):
+    """Return the portfolio's executed trades that come after `trade` in (executed_at, id) order."""
+    later = Q(executed_at__gt=trade.executed_at) | Q(executed_at=trade.executed_at, pk__gt=trade.pk)
+    return TradeAction.objects.filter(later, portfolio_id=trade.portfolio_id, status=TradeStatus.EXECUTED)
+
+
+def _cash_effect(trade: TradeAction) -> Decimal:
+    """Return what a trade does to the cash: minus its cost for a buy, plus its proceeds for a sell."""
+    if trade.action_type == ActionType.BUY:
+        return -(trade.total_value + trade.fee)
+    return trade.total_value - trade.fee
+
+
+def _history_replay(*, portfolio: Portfolio, holding: PortfolioAsset | None, trade: TradeAction):
+    """Apply the portfolio's executed trades and `trade` from scratch in (executed_at, id) order.
+
+    Return the trade's holding as the replay leaves it, with portfolio.cash_balance set to the
+    cash after the last trade. Cash moves only through trades, so the cash before the first one
+    is today's balance less the effect of every executed trade (a deposit counts as made before
+    the first trade). Raise a ValidationError naming executed_at when, at some trade's time, a
+    sell exceeds what was held or a buy the cash there was.
+    """
+    history = TradeAction.objects.filter(portfolio=portfolio, status=TradeStatus.EXECUTED)
+    if not portfolio.track_cash:
+        history = history.filter(asset=trade.asset)  # then only the trade's position can change
+    trades = sorted([*history.select_related("asset"), trade], key=lambda t: (t.executed_at, t.pk))
+    if portfolio.track_cash:
+        portfolio.cash_balance -= sum((_cash_effect(t) for t in trades if t.pk != trade.pk), Decimal(0))
+    positions = {}
+    for step in trades:
+        position = positions.setdefault(step.asset_id, PortfolioAsset(portfolio=portfolio, asset=step.asset))
+        try:
+            _trade_apply(portfolio=portfolio, holding=position, trade=step)
+        except ValidationError as error:
+            reason = " ".join(message for messages in error.message_dict.values() for message in messages)
+            when = f"{trade.executed_at:%Y-%m-%d %H:%M} UTC"
+            if step.pk != trade.pk:
+                reason = (
+                    f"then the {step.action_type} of {step.executed_at:%Y-%m-%d %H:%M} UTC fails: {reason}"
+                )
+            raise ValidationError({"executed_at": f"At {when}, {reason[0].lower()}{reason[1:]}"}) from None
+    replayed = positions[trade.asset_id]
+    holding = holding or PortfolioAsset(portfolio=portfolio, asset=trade.asset)
+    for field_name in HOLDING_FIGURES:
+        setattr(holding, field_name, getattr(replayed, field_name))
+    return holding
+
+
+# The figures of a holding that its trades determine.
+HOLDING_FIGURES = (
+    "quantity",
+    "cost_basis",
+    "average_buy_price",
+    "realized_pnl",
+    "first_purchase_at",
+    "last_transaction_at",
+)
+
+
+def _trade_apply(*, portfolio: Portfolio, holding: PortfolioAsset, trade: TradeAction) -> None:
+    """Apply one trade to a holding and to the portfolio's cash (in memory), or refuse it."""
+    if trade.action_type == ActionType.BUY:
+        _buy_apply(portfolio=portfolio, holding=holding, trade=trade)
+        if holding.first_purchase_at is None or trade.executed_at < holding.first_purchase_at:
+            holding.first_purchase_at = trade.executed_at
+    else:
+        _sell_apply(portfolio=portfolio, holding=holding, trade=trade)
+    if holding.last_transaction_at is None or trade.executed_at > holding.last_transaction_at:
+        holding.last_transaction_at = trade.executed_at
 
 
 def _buy_apply(*, portfolio: Portfolio, holding: PortfolioAsset, trade: TradeAction) -> None:
@@ -168,8 +236,8 @@ def _buy_apply(*, portfolio: Portfolio, holding: PortfolioAsset, trade: TradeAct
         portfolio.cash_balance -= cost
 
 
-def _sell_apply(*, portfolio: Portfolio, holding: PortfolioAsset | None, trade: TradeAction) -> None:
-    held = holding.quantity if holding is not None else Decimal(0)
+def _sell_apply(*, portfolio: Portfolio, holding: PortfolioAsset, trade: TradeAction) -> None:
+    held = holding.quantity
     if trade.quantity > held:
         raise ValidationError(
             {"quantity": f"Cannot sell {trade.quantity} {trade.asset.symbol}: the portfolio holds {held}."}

@@ -271,3 +271,112 @@ def test_a_trade_waits_for_the_portfolio_lock_and_cannot_oversell():
     assert holding_of(portfolio, asset).quantity == D("0.5")
     portfolio.refresh_from_db()
     assert portfolio.cash_balance == D("1000") - D("200") + D("150")
+
+
+def day(n: int) -> datetime:
+    return datetime(2024, 1, n, tzinfo=UTC)
+
+
+def dated(portfolio, asset, action_type, quantity, price, when, fee="0"):
+    return trade_action_create(
+        portfolio=portfolio,
+        asset=asset,
+        user=portfolio.user,
+        action_type=action_type,
+        quantity=D(quantity),
+        price=D(price),
+        fee=D(fee),
+        executed_at=when,
+    )
+
+
+def test_trades_apply_in_executed_at_order_not_entry_order(portfolio, asset):
+    # Entered: buy 1 @ 100 (Jan 3), buy 1 @ 200 (Jan 1), sell 1 @ 300 (Jan 2).
+    # By time: Jan 1 buy @ 200 (average 200); Jan 2 sell @ 300 closes it, realized 300 - 200 = 100;
+    # Jan 3 buy @ 100: 1 unit at cost 100, average 100. (Entry order would give average 150.)
+    dated(portfolio, asset, "buy", "1", "100", day(3))
+    dated(portfolio, asset, "buy", "1", "200", day(1))
+    dated(portfolio, asset, "sell", "1", "300", day(2), fee="1")
+    held = holding_of(portfolio, asset)
+    assert (held.quantity, held.cost_basis, held.average_buy_price) == (D(1), D(100), D(100))
+    assert held.realized_pnl == D(99)  # 300 - 1 fee - 200
+    assert (held.first_purchase_at, held.last_transaction_at) == (day(1), day(3))
+    portfolio.refresh_from_db()
+    assert portfolio.cash_balance == D(10000) - 100 - 200 + 299
+    assert (portfolio.total_cost_basis, portfolio.total_value) == (D(100), D(130))
+
+
+def test_a_backdated_oversell_is_refused_naming_executed_at(portfolio, asset):
+    dated(portfolio, asset, "buy", "1", "100", day(2))
+    with pytest.raises(ValidationError) as error:
+        dated(portfolio, asset, "sell", "1", "150", day(1))
+    assert list(error.value.message_dict) == ["executed_at"]
+    assert error.value.message_dict["executed_at"] == [
+        f"At 2024-01-01 00:00 UTC, cannot sell 1.00000000 {asset.symbol}: the portfolio holds 0."
+    ]
+    held = holding_of(portfolio, asset)
+    assert (held.quantity, held.realized_pnl) == (D(1), D(0))
+    assert TradeAction.objects.filter(portfolio=portfolio).count() == 1
+    # The same sell after the buy is fine.
+    dated(portfolio, asset, "sell", "1", "150", day(3))
+    assert holding_of(portfolio, asset).realized_pnl == D(50)
+
+
+def test_a_backdated_sell_that_starves_a_later_sell_is_refused(portfolio, asset):
+    dated(portfolio, asset, "buy", "2", "100", day(1))
+    dated(portfolio, asset, "sell", "2", "110", day(3))
+    with pytest.raises(ValidationError) as error:
+        dated(portfolio, asset, "sell", "1", "105", day(2))
+    message = error.value.message_dict["executed_at"][0]
+    assert message.startswith(
+        "At 2024-01-02 00:00 UTC, then the sell of 2024-01-03 00:00 UTC fails: Cannot sell"
+    )
+    assert holding_of(portfolio, asset).quantity == 0
+
+
+def test_a_backdated_buy_beyond_the_cash_of_its_time_is_refused(asset):
+    portfolio = PortfolioFactory(track_cash=True, cash_balance=D("100"))
+    other = AssetFactory()
+    dated(portfolio, asset, "buy", "1", "100", day(2))  # cash 0 from Jan 2
+    dated(portfolio, asset, "sell", "1", "100", day(4))  # cash 100 again from Jan 4
+    # On Jan 3 there is no cash; a buy of 50 then is refused though the balance today is 100.
+    with pytest.raises(ValidationError) as error:
+        dated(portfolio, other, "buy", "1", "50", day(3))
+    assert "At 2024-01-03 00:00 UTC, the buy costs 50" in error.value.message_dict["executed_at"][0]
+    # On Jan 1 there were 100: a buy of 50 then leaves 50 for the Jan 2 buy of 100, which fails.
+    with pytest.raises(ValidationError) as error:
+        dated(portfolio, other, "buy", "1", "50", day(1))
+    assert "then the buy of 2024-01-02 00:00 UTC fails" in error.value.message_dict["executed_at"][0]
+    # After Jan 4 it fits.
+    dated(portfolio, other, "buy", "1", "50", day(5))
+    portfolio.refresh_from_db()
+    assert portfolio.cash_balance == D(50)
+
+
+def test_a_backdated_trade_without_cash_tracking_replays_its_asset_only(asset):
+    portfolio = PortfolioFactory(track_cash=False)
+    dated(portfolio, asset, "buy", "1", "300", day(5))
+    dated(portfolio, AssetFactory(), "buy", "1", "10", day(6))
+    dated(portfolio, asset, "buy", "1", "100", day(1))
+    held = holding_of(portfolio, asset)
+    assert (held.quantity, held.cost_basis, held.average_buy_price) == (D(2), D(400), D(200))
+    assert held.first_purchase_at == day(1)
+
+
+def test_a_backdated_trade_through_the_api_is_400_naming_executed_at(portfolio, asset):
+    from rest_framework.test import APIClient
+
+    dated(portfolio, asset, "buy", "1", "100", day(2))
+    client = APIClient()
+    client.force_authenticate(portfolio.user)
+    payload = {
+        "portfolio": portfolio.pk,
+        "asset": asset.pk,
+        "action_type": "sell",
+        "quantity": "1",
+        "price": "100",
+        "executed_at": day(1).isoformat(),
+    }
+    answer = client.post("/api/v1/trade-actions/", payload, format="json")
+    assert answer.status_code == 400
+    assert list(answer.data) == ["executed_at"] and "holds 0" in answer.data["executed_at"][0]
