@@ -139,7 +139,9 @@ class PriceData(Candle):
         ]
         indexes = [
             models.Index(fields=["candle_time"], name="idx_price_data_candle_time"),
-            models.Index(fields=["timeframe"], name="idx_price_data_timeframe"),
+            # Lists filtered by timeframe, newest first (the admin filter, `?timeframe=`); a plain
+            # timeframe index (three values) served no query.
+            models.Index(fields=["timeframe", "candle_time"], name="idx_price_data_tf_time"),
             models.Index(fields=["volume"], name="idx_price_data_volume"),
         ]
 

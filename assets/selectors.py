@@ -4,6 +4,23 @@ from django.db import connection
 
 from .models import Asset, PriceData, PriceDataArchive
 
+# What every filter of a candle list keeps in time order: (asset, timeframe, candle_time) for an
+# asset, (timeframe, candle_time) for a timeframe, candle_time itself otherwise.
+FILTERED_ORDERINGS = ("candle_time",)
+
+
+def candle_orderings(model, *, filtered: bool) -> tuple[str, ...]:
+    """Return the columns a list of `model`'s candles can be sorted by with an index doing the work.
+
+    Unfiltered, any column that has an index of its own (candle_time, volume). Filtered (by
+    asset, timeframe or anything else), candle_time only: walking the volume index for one
+    asset's candles reads every other asset's candles on the way (3 s for one asset of 11M rows).
+    """
+    if filtered:
+        return FILTERED_ORDERINGS
+    single = [index.fields[0] for index in model._meta.indexes if len(index.fields) == 1]
+    return tuple(name for name in single if not name.startswith("-"))
+
 
 def candles_read(*, asset: Asset, timeframe: str, start=None, end=None, limit: int, fields: list[str]):
     """Return up to `limit` candles of `asset` (live and archived), oldest first, as value dicts.

@@ -1,7 +1,11 @@
 """Pieces every app's admin shares: the audit trail, read-only bookkeeping and cheap counts."""
 
+import json
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IS_FACETS_VAR, IS_POPUP_VAR, TO_FIELD_VAR
+from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, router
@@ -25,41 +29,71 @@ SYSTEM_FIELDS = (
 
 
 class EstimatedCountPaginator(Paginator):
-    """A paginator that reads an unfiltered table's size from PostgreSQL's statistics.
+    """A paginator for tables of millions of rows: never a full COUNT(*), never a deep OFFSET.
 
-    `COUNT(*)` scans the whole table; on tens of millions of candles that takes seconds on
-    every changelist page. The planner's estimate (`pg_class.reltuples`, scaled to the
-    table's current size as the planner itself does) is within a few percent after any
-    ANALYZE or autovacuum. Filtered querysets and other databases count for real; a table the
-    statistics call small is counted exactly by reading at most `exact_limit` keys.
+    - The unfiltered table's size comes from PostgreSQL's statistics (`pg_class.reltuples`, scaled
+      to the table's current size as the planner itself does).
+    - A filtered list's size is the planner's estimate (EXPLAIN) when that is large; otherwise it is
+      counted, reading at most `count_cap + 1` rows. A count that reaches the cap is shown as
+      "10,000+"; an estimate as "about 1,234,000".
+    - Pages stop at `max_offset` rows: the last page link is never an OFFSET of millions (an
+      analyst narrows the list by its filters or search instead).
+
+    Other databases (SQLite) get the capped count.
     """
 
-    exact_limit = 1000
+    count_cap = 10_000
+    max_offset = 10_000
+
+    #: How `count` was found: "exact", "capped" (at least `count`) or "estimated".
+    count_kind = "exact"
 
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if not self._is_whole_table(queryset):
+        if not isinstance(queryset, QuerySet):
             return super().count
-        estimate = self._estimate(queryset)
-        if estimate is not None and estimate > self.exact_limit:
-            return estimate
-        # Small, or never analyzed: count exactly without a COUNT(*) over what may be a big table.
-        keys = len(queryset.order_by().values_list("pk", flat=True)[: self.exact_limit + 1])
-        if keys <= self.exact_limit:
-            return keys
-        # The statistics are stale (a bulk load since the last ANALYZE): only a real count is right.
-        return super().count
+        if queryset.query.is_empty():
+            return 0
+        if connections[queryset.db].vendor == "postgresql":
+            estimate = self._table_estimate(queryset) if self._is_whole_table(queryset) else None
+            if estimate is None:
+                estimate = self._plan_estimate(queryset)
+            if estimate > self.count_cap:
+                self.count_kind = "estimated"
+                return estimate
+        # Small by the statistics (or no statistics): count, but never more than the cap.
+        counted = queryset.order_by()[: self.count_cap + 1].count()
+        if counted > self.count_cap:
+            self.count_kind = "capped"
+            return self.count_cap
+        return counted
+
+    @property
+    def count_label(self) -> str:
+        """Return the count as an analyst should read it: "42", "10,000+" or "about 1,234,000"."""
+        number = f"{self.count:,}"
+        return {"capped": f"{number}+", "estimated": f"about {number}"}.get(self.count_kind, number)
+
+    @property
+    def limit_note(self) -> str:
+        """Return a note when pages stop before the end of the list, else ""."""
+        if self.num_pages * self.per_page >= self.count and self.count_kind == "exact":
+            return ""
+        return f"Pages reach the first {self.max_offset:,} rows; filter or search to see the rest."
+
+    @cached_property
+    def num_pages(self) -> int:
+        reachable = max(1, -(-self.max_offset // self.per_page))
+        return min(super().num_pages, reachable)
 
     @staticmethod
     def _is_whole_table(queryset) -> bool:
-        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
-            return False
         query = queryset.query
         return not (query.where or query.is_sliced or query.distinct or query.combinator)
 
     @staticmethod
-    def _estimate(queryset) -> int | None:
+    def _table_estimate(queryset) -> int | None:
         """Return the planner's row estimate for the queryset's table, or None if never analyzed."""
         sql = (
             "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE"
@@ -72,6 +106,12 @@ class EstimatedCountPaginator(Paginator):
             cursor.execute(sql, [connection.ops.quote_name(queryset.model._meta.db_table)])
             row = cursor.fetchone()
         return None if row is None or row[0] is None else int(row[0])
+
+    @staticmethod
+    def _plan_estimate(queryset) -> int:
+        """Return the rows the planner expects the (filtered) queryset to return."""
+        plan = json.loads(queryset.order_by().explain(format="json"))
+        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class ConstraintForm(forms.ModelForm):
@@ -185,8 +225,31 @@ class ReadOnlyAdmin(BaseAdmin):
         return False
 
 
+class CandleChangeList(ChangeList):
+    """A changelist that sorts only by the columns its admin offers (`sortable_by`), even from a URL."""
+
+    def get_ordering_field(self, field_name):
+        if self.sortable_by is not None and field_name not in self.sortable_by:
+            return None
+        return super().get_ordering_field(field_name)
+
+
+# Changelist parameters that are not filters.
+NOT_FILTERS = {ALL_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, IS_POPUP_VAR, TO_FIELD_VAR, IS_FACETS_VAR}
+NOT_FILTERS |= {ERROR_FLAG}
+
+
+def is_filtered(request) -> bool:
+    """Return whether a changelist request narrows the rows (a search or any filter)."""
+    return bool(request.GET.get(SEARCH_VAR, "").strip()) or any(key not in NOT_FILTERS for key in request.GET)
+
+
 class CandleAdmin(BaseAdmin):
-    """The admin of a candle table: no COUNT(*) and no date drill-down over millions of rows."""
+    """The admin of a candle table at any size.
+
+    No COUNT(*) and no deep OFFSET (EstimatedCountPaginator), no date drill-down, a search that
+    finds the asset first, and sort headers only where an index does the sorting.
+    """
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -203,12 +266,32 @@ class CandleAdmin(BaseAdmin):
     )
     list_filter = ("timeframe", "is_validated")
     list_select_related = ("asset",)
-    # An exact symbol matches one asset, whose candles the (asset, timeframe, candle_time) index holds.
     search_fields = ("=asset__symbol",)
     search_help_text = "Exact asset symbol, e.g. BTC."
     # candle_time has its own index, so the first page comes from an index scan, not a sort.
     ordering = ("-candle_time",)
     raw_id_fields = ("asset",)
+
+    def get_changelist(self, request, **kwargs):
+        return CandleChangeList
+
+    def get_sortable_by(self, request):
+        """Offer the sorts an index serves: see `assets.selectors.candle_orderings`."""
+        from assets.selectors import candle_orderings
+
+        return candle_orderings(self.model, filtered=is_filtered(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Find the asset by its symbol first, then its candles through the (asset, ...) index.
+
+        Matching `UPPER(assets.symbol)` in a join makes PostgreSQL consider every candle.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        asset_model = self.model._meta.get_field("asset").related_model
+        asset_id = asset_model.objects.filter(symbol__iexact=term).values_list("pk", flat=True).first()
+        return (queryset.filter(asset_id=asset_id) if asset_id else queryset.none()), False
 
 
 class SoftDeletedFilter(admin.SimpleListFilter):
