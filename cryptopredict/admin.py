@@ -235,8 +235,16 @@ class CandleChangeList(ChangeList):
 
 
 # Changelist parameters that are not filters.
-NOT_FILTERS = {ALL_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, IS_POPUP_VAR, TO_FIELD_VAR, IS_FACETS_VAR}
-NOT_FILTERS |= {ERROR_FLAG}
+NOT_FILTERS = {
+    ALL_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    IS_POPUP_VAR,
+    TO_FIELD_VAR,
+    IS_FACETS_VAR,
+    ERROR_FLAG,
+}
 
 
 def is_filtered(request) -> bool:
