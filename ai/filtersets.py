@@ -31,9 +31,9 @@ class ModelTrainingJobFilterSet(ModelRelatedFilterSet):
 
 class ModelPredictionJobFilterSet(ModelRelatedFilterSet):
     asset = IdOrSlugFilter(field_name="asset", slug_field="symbol", label="Asset id or symbol")
-    asset_symbol = filters.CharFilter(field_name="asset__symbol", lookup_expr="iexact")
+    asset_symbol = IdOrSlugFilter(field_name="asset", slug_field="symbol", ids=False)
     sector = IdOrSlugFilter(field_name="sector", slug_field="slug", label="Sector id or slug")
-    sector_slug = filters.CharFilter(field_name="sector__slug", lookup_expr="iexact")
+    sector_slug = IdOrSlugFilter(field_name="sector", slug_field="slug", ids=False)
 
     class Meta:
         model = ModelPredictionJob

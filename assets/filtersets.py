@@ -1,7 +1,5 @@
 """Filters for assets and candles (`?asset=BTC`, `?timeframe__in=1h,1d`, `?candle_time__gte=...`)."""
 
-from django_filters import rest_framework as filters
-
 from cryptopredict.api.filters import BaseFilterSet, IdOrSlugFilter, filter_fields
 
 from .models import Asset, PriceData, PriceDataArchive
@@ -15,7 +13,7 @@ class AssetFilterSet(BaseFilterSet):
 
 class CandleFilterSet(BaseFilterSet):
     asset = IdOrSlugFilter(field_name="asset", slug_field="symbol", label="Asset id or symbol")
-    asset_symbol = filters.CharFilter(field_name="asset__symbol", lookup_expr="iexact")
+    asset_symbol = IdOrSlugFilter(field_name="asset", slug_field="symbol", ids=False, label="Asset symbol")
 
 
 class PriceDataFilterSet(CandleFilterSet):

@@ -1,5 +1,10 @@
 """Reads of candles worth naming."""
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
 from django.db import connection
 
 from .models import Asset, PriceData, PriceDataArchive
@@ -12,33 +17,126 @@ FILTERED_ORDERINGS = ("candle_time",)
 def candle_orderings(model, *, filtered: bool) -> tuple[str, ...]:
     """Return the columns a list of `model`'s candles can be sorted by with an index doing the work.
 
-    Unfiltered, any column that has an index of its own (candle_time, volume). Filtered (by
+    Unfiltered, the id and any column that has an index of its own (candle_time, volume). Filtered (by
     asset, timeframe or anything else), candle_time only: walking the volume index for one
     asset's candles reads every other asset's candles on the way (3 s for one asset of 11M rows).
     """
     if filtered:
         return FILTERED_ORDERINGS
     single = [index.fields[0] for index in model._meta.indexes if len(index.fields) == 1]
-    return tuple(name for name in single if not name.startswith("-"))
+    return (model._meta.pk.name, *(name for name in single if not name.startswith("-")))
 
 
-def candles_read(*, asset: Asset, timeframe: str, start=None, end=None, limit: int, fields: list[str]):
-    """Return up to `limit` candles of `asset` (live and archived), oldest first, as value dicts.
+@dataclass(frozen=True)
+class CandlePage:
+    """One response's worth of candles, already rendered as a JSON array.
 
-    With `start`, the first `limit` candles from `start`; otherwise the latest `limit` up to `end`.
+    `next_time` is the time of the first candle beyond the page in reading order (the next
+    `start` when reading forward, the next `end` when reading back from the latest), or None.
     """
-    order = "candle_time" if start is not None else "-candle_time"
-    # Where the database allows it, each table is limited first, so each reads `limit` index
-    # entries instead of every candle of the asset.
-    per_table = connection.features.supports_slicing_ordering_in_compound
+
+    body: bytes
+    rows: int
+    next_time: datetime | None
+
+
+# Each candle as JSON, rendered by PostgreSQL: numbers exact and without padding (trim_scale),
+# times in UTC with a Z. The Python renderer below gives the same bytes.
+COMPACT_SQL = (
+    "'[' || (extract(epoch FROM candle_time) * 1000)::bigint || ',' || trim_scale(open_price)"
+    " || ',' || trim_scale(high_price) || ',' || trim_scale(low_price) || ',' || trim_scale(close_price)"
+    " || ',' || trim_scale(volume) || ']'"
+)
+JSON_SQL = (
+    'format(\'{"candle_time":"%%s","open":%%s,"high":%%s,"low":%%s,"close":%%s,'
+    '"volume":%%s,"trade_count":%%s,"vwap":%%s,"market_cap":%%s}\','
+    " to_char(candle_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " trim_scale(open_price), trim_scale(high_price), trim_scale(low_price), trim_scale(close_price),"
+    " trim_scale(volume), coalesce(trade_count::text, 'null'), coalesce(trim_scale(vwap)::text, 'null'),"
+    " coalesce(trim_scale(market_cap)::text, 'null'))"
+)
+CANDLE_COLUMNS = [
+    "candle_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume",
+    "trade_count",
+    "vwap",
+    "market_cap",
+]
+JSON_KEYS = ["candle_time", "open", "high", "low", "close", "volume", "trade_count", "vwap", "market_cap"]
+
+
+def candles_page(
+    *, asset: Asset, timeframe: str, start=None, end=None, limit: int, compact: bool
+) -> CandlePage:
+    """Return up to `limit` candles of `asset` (live and archived), oldest first, rendered as JSON.
+
+    With `start`, the first `limit` candles from `start` (up to `end`); otherwise the latest
+    `limit` up to `end`. Compact rows are `[t_ms, open, high, low, close, volume]`; the others are
+    objects keyed as `JSON_KEYS`. Numbers are JSON numbers, exact and without padding.
+    """
+    forward = start is not None
+    if connection.vendor == "postgresql":
+        times, texts = _candles_sql(asset.pk, timeframe, start, end, limit + 1, forward, compact)
+    else:
+        times, texts = _candles_python(asset.pk, timeframe, start, end, limit + 1, forward, compact)
+    next_time = times[limit] if len(times) > limit else None
+    texts = texts[:limit]
+    if not forward:
+        texts.reverse()
+    return CandlePage(body=b"[" + b",".join(texts) + b"]", rows=len(texts), next_time=next_time)
+
+
+def _candles_sql(asset_id, timeframe, start, end, count, forward, compact) -> tuple[list, list[bytes]]:
+    order = "candle_time" if forward else "candle_time DESC"
+    where, params = ["asset_id = %s", "timeframe = %s"], [asset_id, timeframe]
+    if start is not None:
+        where.append("candle_time >= %s")
+        params.append(start)
+    if end is not None:
+        where.append("candle_time <= %s")
+        params.append(end)
+    render = COMPACT_SQL if compact else JSON_SQL
+    # Each table gives its first `count` in order from its unique index; the merge keeps `count`.
+    part = f"(SELECT candle_time, {render} AS row FROM TABLE WHERE {' AND '.join(where)}"
+    part += f" ORDER BY {order} LIMIT %s)"
+    sql = " UNION ALL ".join(part.replace("TABLE", t) for t in ("price_data", "price_data_archive"))
+    sql = f"SELECT candle_time, row FROM ({sql}) candles ORDER BY {order} LIMIT %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, count, *params, count, count])
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], [row[1].encode() for row in rows]
+
+
+def _number(value: Decimal | int | None):
+    """Return a decimal as a JSON number without exponent or padding (1.5, not 1.500000000000000000)."""
+    if not isinstance(value, Decimal):
+        return value
+    text = format(value, "f")
+    return orjson.Fragment(text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+def _candles_python(asset_id, timeframe, start, end, count, forward, compact) -> tuple[list, list[bytes]]:
+    order = "candle_time" if forward else "-candle_time"
+    columns = CANDLE_COLUMNS[:6] if compact else CANDLE_COLUMNS
     parts = []
     for model in (PriceData, PriceDataArchive):
-        rows = model.objects.filter(asset=asset, timeframe=timeframe)
+        rows = model.objects.filter(asset_id=asset_id, timeframe=timeframe)
         if start is not None:
             rows = rows.filter(candle_time__gte=start)
         if end is not None:
             rows = rows.filter(candle_time__lte=end)
-        rows = rows.values(*fields)
-        parts.append(rows.order_by(order)[:limit] if per_table else rows.order_by())
-    candles = list(parts[0].union(parts[1], all=True).order_by(order)[:limit])
-    return candles if start is not None else candles[::-1]
+        parts.append(rows.values_list(*columns).order_by())
+    rows = list(parts[0].union(parts[1], all=True).order_by(order)[:count])
+    texts = []
+    for row in rows:
+        moment, *numbers = row
+        if compact:
+            texts.append(orjson.dumps([int(moment.timestamp() * 1000), *map(_number, numbers)]))
+        else:
+            values = [moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), *map(_number, numbers)]
+            texts.append(orjson.dumps(dict(zip(JSON_KEYS, values, strict=True))))
+    return [row[0] for row in rows], texts

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 
+from .candle_cache import candles_changed
 from .candle_writes import (
     POSITION,
     batch_write_orm,
@@ -382,6 +383,8 @@ def candles_upsert(
         result.unchanged += len(batch) - inserted - updated
         if progress is not None:
             progress.update(len(batch))
+    if result.inserted or result.updated:
+        candles_changed(asset_id=asset.pk)
     return result
 
 

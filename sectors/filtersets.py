@@ -1,7 +1,5 @@
 """Filters for sectors, their history, asset mappings and AI analyses (`?sector=defi` or by id)."""
 
-from django_filters import rest_framework as filters
-
 from cryptopredict.api.filters import AIAnalysisFilterSet, BaseFilterSet, IdOrSlugFilter, filter_fields
 
 from .models import (
@@ -28,7 +26,7 @@ class SectorFilterSet(BaseFilterSet):
 
 class SectorHistoryFilterSet(BaseFilterSet):
     sector = sector_filter("sector")
-    sector_slug = filters.CharFilter(field_name="sector__slug", lookup_expr="iexact")
+    sector_slug = IdOrSlugFilter(field_name="sector", slug_field="slug", ids=False)
 
     class Meta:
         model = SectorHistory
@@ -37,9 +35,9 @@ class SectorHistoryFilterSet(BaseFilterSet):
 
 class SectorMappingFilterSet(BaseFilterSet):
     sector = sector_filter("sector")
-    sector_slug = filters.CharFilter(field_name="sector__slug", lookup_expr="iexact")
+    sector_slug = IdOrSlugFilter(field_name="sector", slug_field="slug", ids=False)
     asset = IdOrSlugFilter(field_name="asset", slug_field="symbol", label="Asset id or symbol")
-    asset_symbol = filters.CharFilter(field_name="asset__symbol", lookup_expr="iexact")
+    asset_symbol = IdOrSlugFilter(field_name="asset", slug_field="symbol", ids=False)
 
     class Meta:
         model = SectorMapping
@@ -48,7 +46,7 @@ class SectorMappingFilterSet(BaseFilterSet):
 
 class AISectorAnalysisFilterSet(AIAnalysisFilterSet):
     sector = sector_filter("sector")
-    sector_slug = filters.CharFilter(field_name="sector__slug", lookup_expr="iexact")
+    sector_slug = IdOrSlugFilter(field_name="sector", slug_field="slug", ids=False)
 
     class Meta:
         model = AISectorAnalysis

@@ -11,7 +11,8 @@ from .. import services
 from ..importers import parse_timestamp
 from ..models import Asset, PriceData, PriceDataArchive
 
-MAX_CANDLES = 5000
+MAX_CANDLES = 5000  # a write
+MAX_CANDLES_READ = 100_000
 
 
 class AssetSerializer(BaseModelSerializer):
@@ -84,6 +85,20 @@ class CandleSerializer(serializers.Serializer):
     market_cap = serializers.DecimalField(max_digits=30, decimal_places=2, required=False, allow_null=True)
 
 
+class CandleReadSerializer(serializers.Serializer):
+    """One candle as `GET assets/{symbol}/candles/` answers it (rendered by the database, not here)."""
+
+    candle_time = serializers.DateTimeField(help_text="Open time, UTC, aligned to the timeframe.")
+    open = serializers.FloatField(help_text="A JSON number, exact as stored, without padding.")
+    high = serializers.FloatField()
+    low = serializers.FloatField()
+    close = serializers.FloatField()
+    volume = serializers.FloatField()
+    trade_count = serializers.IntegerField(allow_null=True)
+    vwap = serializers.FloatField(allow_null=True)
+    market_cap = serializers.FloatField(allow_null=True)
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class InstantField(serializers.Field):
     """A moment given as ISO 8601 (naive means UTC) or as an epoch number (milliseconds, or s/µs/ns)."""
@@ -108,14 +123,15 @@ class CandleQuerySerializer(serializers.Serializer):
     end = InstantField(required=False, help_text="Last candle time (ISO 8601 or epoch ms), inclusive.")
     limit = serializers.IntegerField(
         min_value=1,
-        max_value=MAX_CANDLES,
+        max_value=MAX_CANDLES_READ,
         default=500,
-        help_text="At most this many candles: the latest ones unless `start` is given.",
+        help_text="At most this many candles: the latest ones unless `start` is given. A `Link` header"
+        " names the next page when there are more.",
     )
     format = serializers.ChoiceField(
         choices=["json", "compact"],
         default="json",
-        help_text="`compact`: [[t_ms, open, high, low, close, volume], ...] with decimal strings.",
+        help_text="`compact`: [[t_ms, open, high, low, close, volume], ...] with JSON numbers.",
     )
 
     def validate(self, attrs):

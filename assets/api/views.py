@@ -1,7 +1,7 @@
 """Assets (by id or symbol), their candles, and the live and archived candle tables."""
 
-from decimal import Decimal
-
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -9,31 +9,23 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cryptopredict.api.base import BaseModelViewSet, BaseReadOnlyModelViewSet, TimeSeriesMixin
+from cryptopredict.api.filters import IndexedOrderingFilter
 from cryptopredict.choices import Timeframe
 
-from .. import services
+from .. import candle_cache, services
 from ..filtersets import AssetFilterSet, PriceDataArchiveFilterSet, PriceDataFilterSet
 from ..models import Asset, PriceData, PriceDataArchive
-from ..selectors import candles_read
+from ..selectors import candle_orderings, candles_page
 from .serializers import (
-    CANDLE_KEYS,
     MAX_CANDLES,
     AssetSerializer,
     CandleQuerySerializer,
+    CandleReadSerializer,
     CandleSerializer,
     PriceDataArchiveSerializer,
     PriceDataSerializer,
     UpsertResultSerializer,
 )
-
-CANDLE_FIELDS = list(CANDLE_KEYS.values())
-COMPACT_FIELDS = ["candle_time", "open_price", "high_price", "low_price", "close_price", "volume"]
-
-
-def _plain(value: Decimal) -> str:
-    """Return a decimal as a string without exponent or trailing zeros (1.5, not 1.500000000000000000)."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class CandleWriteQuerySerializer(serializers.Serializer):
@@ -56,8 +48,11 @@ class AssetViewSet(BaseModelViewSet):
         parameters=[CandleQuerySerializer],
         responses={
             200: OpenApiResponse(
-                CandleSerializer(many=True),
-                "Candles, oldest first. With `format=compact`: [[t_ms, open, high, low, close, volume]].",
+                CandleReadSerializer(many=True),
+                "Candles, oldest first; prices and volumes are JSON numbers, exact and without padding."
+                " With `format=compact`: [[t_ms, open, high, low, close, volume], ...]. When more"
+                ' candles follow, a `Link: <url>; rel="next"` header names the next page (forward'
+                " from `start`, or back from the latest when `start` is not given).",
             )
         },
     )
@@ -79,23 +74,34 @@ class AssetViewSet(BaseModelViewSet):
             return self._candles_write(request, asset)
         query = CandleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        q = query.validated_data
+        return self._candles_read(request, asset, query.validated_data)
+
+    def _candles_read(self, request, asset, q: dict) -> HttpResponse:
+        """Answer one page of candles, rendered by the database, from the cache when it is hot."""
         compact = q["format"] == "compact"
-        rows = candles_read(
-            asset=asset,
-            timeframe=q["timeframe"],
-            start=q.get("start"),
-            end=q.get("end"),
-            limit=q["limit"],
-            fields=COMPACT_FIELDS if compact else CANDLE_FIELDS,
-        )
-        if compact:
-            data = [
-                [int(row["candle_time"].timestamp() * 1000), *(_plain(row[f]) for f in COMPACT_FIELDS[1:])]
-                for row in rows
-            ]
-            return Response(data)
-        return Response(CandleSerializer(rows, many=True).data)
+        key = (q["timeframe"], q.get("start"), q.get("end"), q["limit"], compact)
+        page = candle_cache.page_get(asset.pk, key)
+        if page is None:
+            page = candles_page(
+                asset=asset,
+                timeframe=q["timeframe"],
+                start=q.get("start"),
+                end=q.get("end"),
+                limit=q["limit"],
+                compact=compact,
+            )
+            candle_cache.page_set(asset.pk, key, page)
+        response = HttpResponse(page.body, content_type="application/json")
+        if page.next_time is not None:
+            # Reading forward the next page starts at the next candle; reading back it ends there.
+            params = request.query_params.copy()
+            params["start" if q.get("start") is not None else "end"] = page.next_time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+            response["Link"] = (
+                f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
+            )
+        return response
 
     def _candles_write(self, request, asset):
         query = CandleWriteQuerySerializer(data=request.query_params)
@@ -133,14 +139,30 @@ class AssetViewSet(BaseModelViewSet):
         return Response(body, status=status.HTTP_200_OK if stored else status.HTTP_400_BAD_REQUEST)
 
 
-class PriceDataViewSet(TimeSeriesMixin, BaseModelViewSet):
+class CandleListMixin(TimeSeriesMixin):
+    """A candle table's list: cursor pages, orderings only where an index serves the filters."""
+
+    filter_backends = [DjangoFilterBackend, IndexedOrderingFilter]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.ordering_fields = candle_orderings(cls.queryset.model, filtered=False)
+
+    def orderings(self, request) -> tuple[str, ...]:
+        """Return the orderings offered for this request's filters (see `candle_orderings`)."""
+        filters = self.filterset_class.base_filters
+        filtered = any(value for key, value in request.query_params.items() if key in filters)
+        return candle_orderings(self.queryset.model, filtered=filtered)
+
+
+class PriceDataViewSet(CandleListMixin, BaseModelViewSet):
     queryset = PriceData.objects.all()
     serializer_class = PriceDataSerializer
     filterset_class = PriceDataFilterSet
     ordering = ("-candle_time",)
 
 
-class PriceDataArchiveViewSet(TimeSeriesMixin, BaseReadOnlyModelViewSet):
+class PriceDataArchiveViewSet(CandleListMixin, BaseReadOnlyModelViewSet):
     """Archived candles are moved here by the archiving service: read-only through the API."""
 
     queryset = PriceDataArchive.objects.all()

@@ -1,8 +1,13 @@
 """The assets API: CRUD and permissions (shared base), lookups by symbol, filters, candles."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
+from urllib.parse import urlencode
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assets.models import Asset, PriceData, PriceDataArchive
@@ -116,6 +121,32 @@ class PriceDataAPITest(APIViewTestCases.APIViewTestCase):
         rows = self.client.get(self.list_url(asset="BTC", candle_time__gt=T0.isoformat().replace("+", "%2B")))
         self.assertEqual([r["candle_time"] for r in rows.data["results"]], ["2024-01-02T00:00:00Z"])
 
+    def test_symbol_is_resolved_to_the_id_first(self):
+        PriceDataFactory(asset=self.asset)
+        self.login("guest")
+        for query in ({"asset": "eth"}, {"asset_symbol": "ETH"}):
+            with CaptureQueriesContext(connection) as queries:
+                rows = self.client.get(self.list_url(**query)).data["results"]
+            self.assertEqual(len(rows), 1)
+            candle_queries = [q["sql"] for q in queries if 'FROM "price_data"' in q["sql"]]
+            self.assertTrue(candle_queries)
+            self.assertFalse([sql for sql in candle_queries if "UPPER" in sql], query)
+        self.assertEqual(self.client.get(self.list_url(asset="NOPE")).data["results"], [])
+
+    def test_orderings_are_those_an_index_serves_within_the_filters(self):
+        PriceDataFactory(asset=self.asset)
+        self.login("guest")
+        for term in ("-volume", "volume", "-candle_time", "id"):
+            self.assert_status(self.client.get(self.list_url(ordering=term)), 200, term)
+        for term in ("-candle_time", "candle_time"):
+            self.assert_status(self.client.get(self.list_url(asset="ETH", ordering=term)), 200, term)
+        for query in ({"asset": "ETH", "ordering": "-volume"}, {"timeframe": "1d", "ordering": "id"}):
+            response = self.client.get(self.list_url(**query))
+            self.assert_status(response, 400, str(query))
+            self.assertIn("choose from candle_time", response.data["ordering"][0])
+        response = self.client.get(self.list_url(ordering="close_price"))
+        self.assert_status(response, 400, "not indexed")
+
     def test_list_is_cursor_paginated_without_count(self):
         for n in range(3):
             PriceDataFactory(asset=self.asset, candle_time=T0 + n * DAY)
@@ -178,37 +209,115 @@ class CandlesAPITest(APITestCase):
         self.login("guest")
         return self.client.get(self.url, query)
 
+    def rows(self, **query) -> list:
+        response = self.get(**query)
+        self.assert_status(response, 200, str(query))
+        return json.loads(response.content)
+
     def test_default_is_latest_500_oldest_first(self):
-        rows = self.get(timeframe="1d").data
+        rows = self.rows(timeframe="1d")
         self.assertEqual(len(rows), 500)
         self.assertEqual(rows[0]["candle_time"], (T0 + 10 * DAY).strftime("%Y-%m-%dT%H:%M:%SZ"))
         self.assertEqual(rows[-1]["candle_time"], (T0 + 509 * DAY).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        self.assertEqual(Decimal(rows[-1]["close"]), Decimal("614.5"))
-        self.assertIsInstance(rows[-1]["close"], str)
+        self.assertEqual(
+            rows[-1],
+            {
+                "candle_time": "2025-05-24T00:00:00Z",
+                "open": 609,
+                "high": 619,
+                "low": 599,
+                "close": 614.5,
+                "volume": 1000,
+                "trade_count": None,
+                "vwap": None,
+                "market_cap": None,
+            },
+        )
+
+    def test_numbers_are_exact_and_unpadded_in_both_formats(self):
+        # SQLite keeps a decimal as a double: 15 significant digits are what it can give back.
+        close = "105.123456789012345678" if connection.vendor == "postgresql" else "105.123456789"
+        PriceData.objects.filter(candle_time=T0).update(
+            close_price=Decimal(close), vwap=Decimal("0.000000000000000001"), trade_count=7
+        )
+        response = self.get(timeframe="1d", end="2024-01-01")
+        self.assertIn(f'"close":{close},'.encode(), response.content)
+        self.assertIn(b'"vwap":0.000000000000000001,"market_cap":null', response.content)
+        self.assertIn(b'"trade_count":7', response.content)
+        response = self.get(timeframe="1d", end="2024-01-01", format="compact")
+        self.assertEqual(
+            response.content,
+            f"[[{int(T0.timestamp() * 1000)},100,110,90,{close},1000]]".encode(),
+        )
 
     def test_range_in_iso_and_epoch_ms(self):
         start_ms = int((T0 + 2 * DAY).timestamp() * 1000)
         for start in (start_ms, "2024-01-03T00:00:00Z", "2024-01-03"):
-            rows = self.get(timeframe="1d", start=start, end="2024-01-05T00:00:00Z").data
+            rows = self.rows(timeframe="1d", start=start, end="2024-01-05T00:00:00Z")
             self.assertEqual(
                 [r["candle_time"][:10] for r in rows], ["2024-01-03", "2024-01-04", "2024-01-05"]
             )
-        rows = self.get(timeframe="1d", start="2024-01-03", limit=2).data
+        rows = self.rows(timeframe="1d", start="2024-01-03", limit=2)
         self.assertEqual([r["candle_time"][:10] for r in rows], ["2024-01-03", "2024-01-04"])
 
     def test_compact_format(self):
-        rows = self.get(timeframe="1d", end="2024-01-02", limit=2, format="compact").data
+        rows = self.rows(timeframe="1d", end="2024-01-02", limit=2, format="compact")
         self.assertEqual(
             rows,
             [
-                [int(T0.timestamp() * 1000), "100", "110", "90", "105.5", "1000"],
-                [int((T0 + DAY).timestamp() * 1000), "101", "111", "91", "106.5", "1000"],
+                [int(T0.timestamp() * 1000), 100, 110, 90, 105.5, 1000],
+                [int((T0 + DAY).timestamp() * 1000), 101, 111, 91, 106.5, 1000],
             ],
         )
 
+    def follow(self, **query) -> list:
+        """Return every page's candle dates, following the `Link: rel="next"` headers."""
+        self.login("guest")
+        pages, url = [], f"{self.url}?{urlencode(query)}"
+        while url:
+            response = self.client.get(url)
+            self.assert_status(response, 200, url)
+            pages.append([row[0] for row in json.loads(response.content)])
+            link = response.headers.get("Link")
+            url = link[1 : link.index(">")] if link else None
+        return pages
+
+    def test_pages_beyond_the_limit_follow_the_link_forward_and_back(self):
+        ms = [int((T0 + n * DAY).timestamp() * 1000) for n in range(510)]
+        forward = self.follow(timeframe="1d", start="2024-01-01", limit=200, format="compact")
+        self.assertEqual([len(page) for page in forward], [200, 200, 110])
+        self.assertEqual(list(chain.from_iterable(forward)), ms)
+        back = self.follow(timeframe="1d", limit=200, format="compact")
+        self.assertEqual([len(page) for page in back], [200, 200, 110])
+        self.assertEqual(list(chain.from_iterable(reversed(back))), ms)
+        bounded = self.follow(timeframe="1d", start="2024-01-01", end="2024-01-05", limit=2, format="compact")
+        self.assertEqual(bounded, [ms[0:2], ms[2:4], ms[4:5]])
+
+    def test_one_request_answers_up_to_100000_candles(self):
+        response = self.get(timeframe="1d", limit=100_000)
+        self.assert_status(response, 200, "limit 100,000")
+        self.assertEqual(len(json.loads(response.content)), 510)
+        self.assertNotIn("Link", response.headers)
+        self.assert_status(self.get(timeframe="1d", limit=100_001), 400, "limit 100,001")
+
+    def test_hot_ranges_are_cached_until_the_candles_change(self):
+        self.rows(timeframe="1d", limit=3)
+        with CaptureQueriesContext(connection) as queries:
+            cached = self.rows(timeframe="1d", limit=3)
+        self.assertFalse([q for q in queries if "price_data" in q["sql"]], "served from the cache")
+
+        self.login("admin")
+        row = {"candle_time": "2025-05-24T00:00:00Z", "open": "1", "high": "2", "low": "1", "close": "2"}
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(f"{self.url}?timeframe=1d", [row], format="json")
+        self.assert_status(response, 200, "upsert")
+        fresh = self.rows(timeframe="1d", limit=3)
+        self.assertEqual(cached[-1]["close"], 614.5)
+        self.assertEqual(fresh[-1]["close"], 2)
+
     def test_archived_candles_are_included(self):
         PriceDataArchiveFactory(asset=self.asset, timeframe="1d", candle_time=T0 - DAY)
-        rows = self.get(timeframe="1d", start="2023-12-31", limit=2).data
+        rows = self.rows(timeframe="1d", start="2023-12-31", limit=2)
         self.assertEqual([r["candle_time"][:10] for r in rows], ["2023-12-31", "2024-01-01"])
 
     def test_bad_queries_name_the_field(self):
@@ -217,7 +326,7 @@ class CandlesAPITest(APITestCase):
             ({"start": "soon"}, "start"),
             ({"timeframe": "2d"}, "timeframe"),
             ({"limit": 0}, "limit"),
-            ({"limit": 100000}, "limit"),
+            ({"limit": 100_001}, "limit"),
             ({"format": "xml"}, "format"),
         ):
             with self.subTest(query=query):

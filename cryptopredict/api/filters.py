@@ -16,6 +16,8 @@ or slug as well.
 
 from django.db import models
 from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 
 RANGES = ["gt", "gte", "lt", "lte"]
 
@@ -47,18 +49,27 @@ class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
 
 
 class IdOrSlugFilter(filters.CharFilter):
-    """`?asset=12` or `?asset=BTC`: a related object by id, or by its `slug_field` in any case."""
+    """`?asset=12` or `?asset=BTC`: a related object by id, or by its `slug_field` in any case.
 
-    def __init__(self, *args, slug_field: str, **kwargs):
+    A slug is resolved to its id first (one indexed lookup), so the filtered table is read through
+    its own foreign-key index instead of a join matching `UPPER(symbol)` on every row. With
+    `ids=False` only slugs are accepted (`?asset_symbol=BTC`).
+    """
+
+    def __init__(self, *args, slug_field: str, ids: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.slug_field = slug_field
+        self.ids = ids
 
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        if value.isdecimal():
+        if self.ids and value.isdecimal():
             return qs.filter(**{self.field_name: value})
-        return qs.filter(**{f"{self.field_name}__{self.slug_field}__iexact": value})
+        related = qs.model._meta.get_field(self.field_name).related_model
+        found = related._base_manager.filter(**{f"{self.slug_field}__iexact": value})
+        pk = found.values_list("pk", flat=True).first()
+        return qs.none() if pk is None else qs.filter(**{self.field_name: pk})
 
 
 class BaseFilterSet(filters.FilterSet):
@@ -80,3 +91,26 @@ class AIAnalysisFilterSet(BaseFilterSet):
     """A FilterSet of rows an AI model wrote, also filtered by the model's name."""
 
     ai_model_name = filters.CharFilter(field_name="ai_model__name", lookup_expr="iexact")
+
+
+class IndexedOrderingFilter(OrderingFilter):
+    """`?ordering=` limited to the orderings an index serves under the request's filters.
+
+    The view's `orderings(request)` names them (its `ordering_fields` are the unfiltered ones, for
+    the schema). Any other term is a 400 naming the choices, never a silently different order.
+    """
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        allowed = view.orderings(request)
+        terms = [term for term in fields if term]
+        for term in terms:
+            if term.lstrip("-") not in allowed:
+                choices = ", ".join(allowed)
+                raise ValidationError(
+                    {
+                        self.ordering_param: [
+                            f"Cannot order by {term!r} with these filters; choose from {choices}."
+                        ]
+                    }
+                )
+        return terms
