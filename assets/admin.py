@@ -5,9 +5,9 @@ from cryptopredict.admin import BaseAdmin, BaseInline, CandleAdmin, ConstraintFo
 from sectors.admin import SectorMappingForm
 from sectors.models import SectorMapping
 
-from . import services
 from .api.serializers import CANDLE_KEYS
 from .models import Asset, PriceData, PriceDataArchive
+from .services.validation import candle_errors
 
 
 class SectorMappingInline(BaseInline):
@@ -97,7 +97,7 @@ class CandleForm(ConstraintForm):
         if any(column in self.errors for column in ("timeframe", *CANDLE_KEYS.values())):
             return cleaned  # a value that did not parse already has its message
         row = {key: cleaned.get(column) for key, column in CANDLE_KEYS.items()}
-        for key, messages in services.candle_errors(row, timeframe=cleaned.get("timeframe")).items():
+        for key, messages in candle_errors(row, timeframe=cleaned.get("timeframe")).items():
             column = CANDLE_KEYS.get(key)
             for message in messages:
                 self.add_error(column if column in self.fields else None, message)

@@ -1,6 +1,6 @@
 """How candle batches reach the database: the PostgreSQL COPY paths, the ORM path, read-ahead.
 
-Private machinery of `assets.services.candles_upsert`; a batch is a dict candle_time -> tuple of
+Private machinery of `assets.services.writing.candles_upsert`; a batch is a dict candle_time -> tuple of
 the clean values (services.CLEAN_KEYS) followed by the row's position.
 """
 

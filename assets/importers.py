@@ -3,7 +3,7 @@
 A row is `{"line", "candle_time", "open", "high", "low", "close", "volume"}` plus, where the
 source has them, `trade_count`, `vwap` and `market_cap`. `line` is the source line number (for
 JSON, the 1-based position of the element in its array). Values are left as the source spells
-them (strings, Decimal, int); `assets.services.candle_parse` turns them into checked Decimals, so
+them (strings, Decimal, int); `assets.services.validation.candle_parse` turns them into checked Decimals, so
 a bad value is rejected there with its line instead of stopping the file. Times that parse are
 aware UTC datetimes (the candle's open time); a time that does not parse is passed on as is.
 """
@@ -15,7 +15,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from itertools import chain, islice, pairwise
@@ -23,6 +23,7 @@ from pathlib import Path
 from statistics import median
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.timeframes import EPOCH, describe_gap, floor_time, parse_timestamp, timeframe_delta
 
 FORMATS = (
     "binance_csv",
@@ -39,8 +40,6 @@ FORMATS = (
 # Sources of prices sampled at points in time, not of candles: they are bucketed into candles.
 POINT_FORMATS = {"coingecko_chart", "coingecko_csv"}
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-WEEK_ANCHOR = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly candles open on Mondays
 SAMPLE_ROWS = 1000  # rows read ahead to infer the timeframe
 
 # Header names accepted for each candle field (lower-cased, spaces and dashes as underscores).
@@ -77,93 +76,7 @@ class TimeframeMismatch(ImportFormatError):
     """The data's spacing disagrees with the timeframe the caller stated."""
 
 
-# --- Time -----------------------------------------------------------------------------------
-
-
-def epoch_to_datetime(value: int) -> tuple[datetime, str]:
-    """Return the UTC datetime of an epoch integer and its unit, told from its magnitude."""
-    size = abs(value)
-    try:
-        if size < 10**11:
-            return EPOCH + timedelta(seconds=value), "s"
-        if size < 10**14:
-            return EPOCH + timedelta(milliseconds=value), "ms"
-        if size < 10**17:
-            return EPOCH + timedelta(microseconds=value), "us"
-        if size < 10**20:
-            return EPOCH + timedelta(microseconds=value // 1000), "ns"
-    except OverflowError:
-        pass
-    raise ValueError(f"not a time: epoch value {value} is out of range")
-
-
-def parse_timestamp(value) -> tuple[datetime, str]:
-    """Return `value` (epoch s/ms/µs/ns, ISO 8601 text or datetime) as an aware UTC datetime and its unit."""
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC), "datetime"
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"not a time: {value!r}")
-    if isinstance(value, int):
-        return epoch_to_datetime(value)
-    if isinstance(value, float | Decimal):
-        number = Decimal(repr(value)) if isinstance(value, float) else value
-        if not number.is_finite():
-            raise ValueError(f"not a time: {value!r}")
-        if number == number.to_integral_value():
-            return epoch_to_datetime(int(number))
-        if abs(number) < 10**11:  # seconds with a fraction
-            return EPOCH + timedelta(microseconds=int(number * 10**6)), "s"
-        raise ValueError(f"not a time: {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        if (text[:1] in "+-" and text[1:].isdecimal()) or text.isdecimal():
-            return epoch_to_datetime(int(text))
-        try:
-            return parse_timestamp(Decimal(text))
-        except (InvalidOperation, ValueError):
-            pass
-        if text.endswith(" UTC"):
-            text = text[:-4]
-        try:
-            return parse_timestamp(datetime.fromisoformat(text))[0], "iso"
-        except ValueError:
-            raise ValueError(f"not a time: {value!r}") from None
-    raise ValueError(f"not a time: {value!r}")
-
-
-def floor_time(moment: datetime, timeframe: str) -> datetime:
-    """Return the open time of the `timeframe` candle that contains `moment`."""
-    if timeframe == Timeframe.MO1:
-        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    anchor = WEEK_ANCHOR if timeframe == Timeframe.W1 else EPOCH
-    return moment - (moment - anchor) % TIMEFRAME_DELTAS[timeframe]
-
-
-def next_time(moment: datetime, timeframe: str) -> datetime:
-    """Return the open time of the candle after the one opening at `moment`."""
-    if timeframe == Timeframe.MO1:
-        year, month = divmod(moment.month, 12)
-        return moment.replace(year=moment.year + year, month=month + 1)
-    return moment + TIMEFRAME_DELTAS[timeframe]
-
-
-def timeframe_delta(timeframe: str) -> timedelta:
-    """Return the (average, for a month) length of a timeframe."""
-    return TIMEFRAME_DELTAS.get(timeframe, timedelta(days=30))
-
-
-def describe_gap(gap: timedelta) -> str:
-    """Return a spacing as a person reads it: 1m, 5m, 1d, 1h30m, 45s..."""
-    for tf, delta in TIMEFRAME_DELTAS.items():
-        if gap == delta:
-            return tf.value
-    seconds = int(gap.total_seconds())
-    days, seconds = divmod(seconds, 86400)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
-    return "".join(parts) or f"{gap.total_seconds()}s"
+# --- Timeframe inference ---------------------------------------------------------------------
 
 
 def infer_timeframe(times: list[datetime], *, points: bool) -> str | None:

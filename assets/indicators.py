@@ -41,8 +41,8 @@ from cryptopredict.choices import TIMEFRAME_DELTAS
 
 from .models import Asset, PriceData
 
-if TYPE_CHECKING:  # assets.services may import this module: no import cycle at run time
-    from .services import Progress
+if TYPE_CHECKING:  # assets.services.* may import this module: no import cycle at run time
+    from .services.results import Progress
 
 LONGEST_LOOKBACK = 200
 WARMUP_CANDLES = 15 * LONGEST_LOOKBACK

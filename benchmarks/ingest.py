@@ -32,7 +32,7 @@ from django.db import connection  # noqa: E402
 
 from assets.importers import read_candles  # noqa: E402
 from assets.models import Asset  # noqa: E402
-from assets.services import candles_upsert  # noqa: E402
+from assets.services.writing import candles_upsert  # noqa: E402
 
 BULK_ROWS = 100_000
 START_MS = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)

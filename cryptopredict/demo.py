@@ -22,7 +22,9 @@ from ai.demo import ai_demo_run
 from assets.choices import AssetType
 from assets.indicators import indicators_compute
 from assets.models import Asset, PriceData
-from assets.services import assets_import, candles_import, candles_resample
+from assets.services.asset_import import assets_import
+from assets.services.importing import candles_import
+from assets.services.resampling import candles_resample
 from macro.services import snapshots_build
 from sectors.choices import MappingSource
 from sectors.models import Sector, SectorMapping

@@ -23,16 +23,16 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from assets.choices import AssetType
-from assets.importers import floor_time, parse_timestamp
 from assets.indicators import WARMUP_CANDLES
 from assets.models import Asset, PriceData
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.timeframes import floor_time, parse_timestamp
 
 from .derivations import HALVINGS, snapshot_frame
 from .models import MetricsSnapshot
 
 if TYPE_CHECKING:
-    from assets.services import Progress
+    from assets.services.results import Progress
 
 BTC, ETH = "BTC", "ETH"
 SNAPSHOT_VERSION = "derived-1"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from assets.models import Asset
-from assets.services import candles_import
+from assets.services.importing import candles_import
 from assets.tests.factories import AssetFactory
 from macro.services import snapshots_build
 

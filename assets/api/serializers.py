@@ -6,10 +6,10 @@ from rest_framework import serializers
 
 from cryptopredict.api.base import BaseModelSerializer
 from cryptopredict.choices import Timeframe
+from cryptopredict.timeframes import parse_timestamp
 
-from .. import services
-from ..importers import parse_timestamp
 from ..models import Asset, PriceData, PriceDataArchive
+from ..services.validation import candle_errors
 
 MAX_CANDLES = 5000  # a write
 MAX_CANDLES_READ = 100_000
@@ -47,7 +47,7 @@ class CandleRowsMixin:
         merged.update(attrs)
         timeframe = attrs.get("timeframe") or getattr(self.instance, "timeframe", None)
         row = {key: merged.get(column) for key, column in CANDLE_KEYS.items()}
-        errors = services.candle_errors(row, timeframe=timeframe)
+        errors = candle_errors(row, timeframe=timeframe)
         if errors:
             raise serializers.ValidationError(
                 {CANDLE_KEYS.get(key, key): messages for key, messages in errors.items()}

@@ -12,10 +12,11 @@ from cryptopredict.api.base import BaseModelViewSet, BaseReadOnlyModelViewSet, T
 from cryptopredict.api.filters import IndexedOrderingFilter
 from cryptopredict.choices import Timeframe
 
-from .. import candle_cache, services
+from .. import candle_cache
 from ..filtersets import AssetFilterSet, PriceDataArchiveFilterSet, PriceDataFilterSet
 from ..models import Asset, PriceData, PriceDataArchive
 from ..selectors import candle_orderings, candles_page
+from ..services.writing import candles_upsert
 from .serializers import (
     MAX_CANDLES,
     AssetSerializer,
@@ -124,7 +125,7 @@ class AssetViewSet(BaseModelViewSet):
             for index, row in enumerate(rows)
             if isinstance(row, dict)
         ]
-        result = services.candles_upsert(asset=asset, timeframe=query.validated_data["timeframe"], rows=good)
+        result = candles_upsert(asset=asset, timeframe=query.validated_data["timeframe"], rows=good)
         rejected += [{"index": r.index_or_line, "errors": r.errors} for r in result.rejected]
         body = {
             "inserted": result.inserted,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from assets.models import PriceData, PriceDataArchive
-from assets.services import candles_archive
+from assets.services.archiving import candles_archive
 from assets.tests.factories import AssetFactory, PriceDataArchiveFactory, PriceDataFactory
 
 pytestmark = pytest.mark.django_db

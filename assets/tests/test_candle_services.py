@@ -10,13 +10,11 @@ from django.db import connection, transaction
 from assets.candle_writes import copy_direct, copy_prefix, copy_text
 from assets.importers import ImportFormatError, TimeframeMismatch
 from assets.models import Asset, PriceData
-from assets.services import (
-    assets_import,
-    candle_errors,
-    candles_import,
-    candles_resample,
-    candles_upsert,
-)
+from assets.services.asset_import import assets_import
+from assets.services.importing import candles_import
+from assets.services.resampling import candles_resample
+from assets.services.validation import candle_errors
+from assets.services.writing import candles_upsert
 from assets.tests.factories import AssetFactory, PriceDataFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assets.importers import ImportFormatError, TimeframeMismatch, parse_timestamp, read_candles
+from assets.importers import ImportFormatError, TimeframeMismatch, read_candles
+from cryptopredict.timeframes import parse_timestamp
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"

@@ -235,7 +235,7 @@ def test_real_btc_and_eth_history():
     from django.conf import settings
 
     from assets.indicators import indicators_compute
-    from assets.services import candles_import
+    from assets.services.importing import candles_import
 
     for symbol in ("BTC", "ETH"):
         path = settings.BASE_DIR / "data" / "demo" / f"coingecko_{symbol.lower()}-usd-max.csv"

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from assets.models import Asset
-from assets.services import Rejection
+from assets.services.results import Rejection
 
 BAD_ARGUMENTS = 2  # exit code for bad arguments; 1 means the input was (partly) rejected
 REJECTED_INPUT = 1

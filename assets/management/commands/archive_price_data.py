@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from assets.services import candles_archive
+from assets.services.archiving import candles_archive
 from cryptopredict.choices import Timeframe
 from cryptopredict.progress import progress_bar
 

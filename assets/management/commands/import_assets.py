@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from assets.importers import ImportFormatError
-from assets.services import assets_import
+from assets.services.asset_import import assets_import
 
 from ._shared import REJECTED_INPUT, existing_file, rejections_show
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from assets.choices import AssetType
 from assets.importers import FORMATS, ImportFormatError
 from assets.models import Asset
-from assets.services import candles_import
+from assets.services.importing import candles_import
 from cryptopredict.choices import Timeframe
 from cryptopredict.progress import progress_bar
 

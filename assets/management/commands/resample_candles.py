@@ -3,7 +3,7 @@ from contextlib import nullcontext
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from assets.services import candles_resample
+from assets.services.resampling import candles_resample
 from cryptopredict.choices import Timeframe
 from cryptopredict.progress import progress_bar
 

@@ -1,0 +1,10 @@
+"""Writes on assets and candles, one module per concern (import from the module, not the package).
+
+- validation: `candle_parse`, `candle_errors` - the one check of a candle row
+- writing: `candles_upsert` - the one write path of candles
+- importing: `candles_import` - a candle file
+- resampling: `candles_resample`
+- archiving: `candles_archive`
+- asset_import: `assets_import` - a CoinGecko /coins/markets file
+- results: `Progress`, `Rejection`, `UpsertResult`
+"""

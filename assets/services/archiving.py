@@ -1,0 +1,79 @@
+"""Move old candles to price_data_archive in batches."""
+
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..models import PriceData
+from .results import Progress
+from .writing import _check_timeframe
+
+ARCHIVE_COLUMNS = (
+    "asset_id",
+    "timeframe",
+    "candle_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume",
+    "market_cap",
+    "trade_count",
+    "vwap",
+    "technical_indicators",
+    "is_validated",
+    "created_at",
+    "updated_at",
+)
+
+
+def _archive_sql(count: int) -> str:
+    columns = ", ".join(ARCHIVE_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ARCHIVE_COLUMNS[3:])
+    placeholders = ", ".join(["%s"] * count)
+    # The candle being archived is the newest version: it replaces an older archived copy.
+    return (
+        f"INSERT INTO price_data_archive ({columns}) SELECT {columns} FROM price_data "
+        f"WHERE id IN ({placeholders}) "
+        f"ON CONFLICT (asset_id, timeframe, candle_time) DO UPDATE SET {updates}"
+    )
+
+
+def candles_archive(
+    *,
+    older_than: timedelta,
+    timeframe: str | None = None,
+    batch_size: int = 10_000,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Move candles that opened more than `older_than` ago to price_data_archive; return how many.
+
+    Each batch is one transaction (copy into the archive, then delete the same ids), so a crash
+    between batches loses nothing and a rerun finishes the job. A dry run only counts.
+    """
+    if timeframe is not None:
+        _check_timeframe(timeframe)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    candles = PriceData.objects.filter(candle_time__lt=timezone.now() - older_than)
+    if timeframe:
+        candles = candles.filter(timeframe=timeframe)
+    if dry_run:
+        return candles.count()
+    if progress is not None:
+        progress.total = candles.count()
+    moved = 0
+    while True:
+        with transaction.atomic():
+            ids = list(candles.order_by("pk").select_for_update().values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            with connection.cursor() as cursor:
+                cursor.execute(_archive_sql(len(ids)), ids)
+            PriceData.objects.filter(pk__in=ids).delete()
+        moved += len(ids)
+        if progress is not None:
+            progress.update(len(ids))
+    return moved

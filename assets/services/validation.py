@@ -1,0 +1,236 @@
+"""Validate one candle row: the one check of every candle written, by any path."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Context, Decimal, InvalidOperation
+from operator import itemgetter
+
+from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.timeframes import EPOCH, floor_time, parse_timestamp
+
+from ..candle_writes import (
+    POSITION,
+)
+
+PRICE_FIELDS = ("open", "high", "low", "close")
+# Column limits of the candle tables: DecimalField(38, 18) prices, (38, 8) volume, (30, 2) cap.
+PRICE_QUANTUM = Decimal("1e-18")
+VOLUME_QUANTUM = Decimal("1e-8")
+CAP_QUANTUM = Decimal("0.01")
+INT_MAX = 2**31 - 1
+WIDE = Context(prec=60)  # room to quantize any value that fits a column
+
+# A stored row, kept as a tuple to keep batches small: the staging columns, then the position.
+CLEAN_KEYS = ("candle_time", "open", "high", "low", "close", "volume", "trade_count", "vwap", "market_cap")
+assert len(CLEAN_KEYS) == POSITION
+_clean_values = itemgetter(*CLEAN_KEYS)
+
+
+def _decimal(
+    value, *, quantum: Decimal, max_digits: int, positive: bool
+) -> tuple[Decimal | None, str | None]:
+    """Return `value` as a Decimal fitting a column of `max_digits` digits and `quantum` steps."""
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return None, f"not a number: {value!r}"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        return None, f"not a number: {value!r}"
+    if not number.is_finite():
+        return None, f"not a number: {value!r}"
+    if positive and number <= 0:
+        return None, f"must be greater than 0, not {number}"
+    if not positive and number < 0:
+        return None, f"must not be negative, not {number}"
+    if number and number.adjusted() >= max_digits + quantum.as_tuple().exponent:
+        return None, f"{number} is too large"
+    if positive and number.adjusted() < quantum.as_tuple().exponent:
+        return None, f"{number} is below the smallest stored step {quantum}"
+    return number, None
+
+
+def _aligned(moment: datetime, timeframe: str) -> bool:
+    return floor_time(moment, timeframe) == moment
+
+
+def candle_parse(row: Mapping, *, timeframe: str | None = None) -> tuple[dict | None, dict[str, list[str]]]:
+    """Return the row as clean values (aware UTC candle_time, Decimals) and the errors that stop it.
+
+    Checked: every field parses; prices > 0; low <= open, close <= high; volume >= 0; the time is
+    aligned to `timeframe` and not in the future; values fit their columns. A missing volume counts as 0.
+    """
+    values = _candle_fast(row, timeframe, None)
+    if values is not None:
+        return dict(zip(CLEAN_KEYS, values, strict=False)), {}
+    return _candle_slow(row, timeframe)
+
+
+PRICE_MIN, PRICE_MAX = PRICE_QUANTUM, Decimal("1e20")  # numeric(38, 18), above 0
+VOLUME_MAX, CAP_MAX = Decimal("1e30"), Decimal("1e28")
+ZERO = Decimal(0)
+ODD_ALIGNMENT = {Timeframe.W1, Timeframe.MO1}  # not a multiple of a fixed length since the epoch
+
+
+def _number(value, low: Decimal, high: Decimal) -> Decimal | None:
+    """Return a text or Decimal value within [low, high) as a Decimal, else None."""
+    kind = type(value)
+    if kind is str:
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return None
+    elif kind is not Decimal:
+        return None
+    return value if value.is_finite() and low <= value < high else None
+
+
+def _candle_fast(row: Mapping, timeframe: str | None, position) -> tuple | None:
+    """Return the clean values (CLEAN_KEYS, then `position`) when every value is plainly good (the
+    bulk of any import), else None.
+
+    Inlined for speed: texts and Decimals only (a float, an int or anything odd goes the slow way).
+    """
+    try:
+        moment = row["candle_time"]
+        if moment.__class__ is not datetime or moment.tzinfo is not UTC:
+            return None
+        if timeframe and (timeframe in ODD_ALIGNMENT or (moment - EPOCH) % TIMEFRAME_DELTAS[timeframe]):
+            return None
+        if moment > datetime.now(UTC):
+            return None
+        open_, high, low, close = row["open"], row["high"], row["low"], row["close"]
+        open_ = Decimal(open_) if open_.__class__ is str else open_
+        high = Decimal(high) if high.__class__ is str else high
+        low = Decimal(low) if low.__class__ is str else low
+        close = Decimal(close) if close.__class__ is str else close
+        volume = row.get("volume")
+        volume = ZERO if volume is None else Decimal(volume) if volume.__class__ is str else volume
+        if not (
+            open_.is_finite()
+            and high.is_finite()
+            and low.is_finite()
+            and close.is_finite()
+            and volume.is_finite()
+        ):
+            return None
+        if not (
+            PRICE_MIN <= low <= open_ <= high < PRICE_MAX
+            and low <= close <= high
+            and ZERO <= volume < VOLUME_MAX
+        ):
+            return None
+        count, vwap, cap = row.get("trade_count"), row.get("vwap"), row.get("market_cap")
+    except (KeyError, AttributeError, TypeError, InvalidOperation):
+        return None
+    if count is not None:
+        if count.__class__ is str and count.isdecimal() and len(count) < 10:
+            count = int(count)
+        elif count.__class__ is not int or not 0 <= count <= INT_MAX:
+            return None
+    if vwap is not None:
+        # Not quantized: the column rounds it, and comparisons happen at the column's scale.
+        vwap = _number(vwap, PRICE_MIN, PRICE_MAX)
+        if vwap is None:
+            return None
+    if cap == "":
+        cap = None
+    elif cap is not None:
+        cap = _number(cap, ZERO, CAP_MAX)
+        if cap is None:
+            return None
+        cap = cap.quantize(CAP_QUANTUM, context=WIDE)
+    volume = volume.quantize(VOLUME_QUANTUM, context=WIDE)
+    return (moment, open_, high, low, close, volume, count, vwap, cap, position)
+
+
+def _candle_slow(row: Mapping, timeframe: str | None) -> tuple[dict | None, dict[str, list[str]]]:
+    """Return the clean row or, value by value, what is wrong with it."""
+    errors: dict[str, list[str]] = {}
+    clean: dict = {}
+    moment = row.get("candle_time")
+    try:
+        clean["candle_time"] = moment if _is_utc(moment) else parse_timestamp(moment)[0]
+    except ValueError:
+        errors["candle_time"] = [f"not a time: {moment!r}" if moment is not None else "required"]
+    else:
+        if timeframe and not _aligned(clean["candle_time"], timeframe):
+            errors["candle_time"] = [f"{clean['candle_time'].isoformat()} is not aligned to {timeframe}"]
+        elif clean["candle_time"] > datetime.now(UTC):
+            # A candle opens at its candle_time: one from the future would become the "latest price".
+            errors["candle_time"] = [f"{clean['candle_time'].isoformat()} is in the future"]
+    for key in PRICE_FIELDS:
+        value = row.get(key)
+        if value is None:
+            errors[key] = ["required"]
+            continue
+        clean[key], error = _decimal(value, quantum=PRICE_QUANTUM, max_digits=38, positive=True)
+        if error:
+            errors[key] = [error]
+    volume = row.get("volume")
+    clean["volume"], error = (
+        (Decimal(0), None)
+        if volume is None
+        else _decimal(volume, quantum=VOLUME_QUANTUM, max_digits=38, positive=False)
+    )
+    if error:
+        errors["volume"] = [error]
+    else:  # stored with 8 decimals: compare and count in that form
+        clean["volume"] = clean["volume"].quantize(VOLUME_QUANTUM, context=WIDE)
+    if not errors.keys() & {"open", "high", "low", "close"}:
+        _ohlc_check(clean, errors)
+    _optional_parse(row, clean, errors)
+    return (None if errors else clean), errors
+
+
+def _is_utc(value) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() == timedelta(0)
+
+
+def _ohlc_check(clean: dict, errors: dict) -> None:
+    low, high = clean["low"], clean["high"]
+    if high < low:
+        errors["high"] = [f"{high} is below low {low}"]
+        return
+    for key in ("open", "close"):
+        if clean[key] < low:
+            errors.setdefault("low", []).append(f"{low} is above {key} {clean[key]}")
+        if clean[key] > high:
+            errors.setdefault("high", []).append(f"{high} is below {key} {clean[key]}")
+
+
+def _optional_parse(row: Mapping, clean: dict, errors: dict) -> None:
+    count = row.get("trade_count")
+    if count in (None, ""):
+        clean["trade_count"] = None
+    else:
+        try:
+            clean["trade_count"] = int(count)
+            if not 0 <= clean["trade_count"] <= INT_MAX:
+                errors["trade_count"] = [f"must be between 0 and {INT_MAX}, not {count}"]
+        except (TypeError, ValueError):
+            errors["trade_count"] = [f"not a whole number: {count!r}"]
+    for key, quantum, digits, positive in (
+        ("vwap", PRICE_QUANTUM, 38, True),
+        ("market_cap", CAP_QUANTUM, 30, False),
+    ):
+        value = row.get(key)
+        if value in (None, ""):
+            clean[key] = None
+            continue
+        clean[key], error = _decimal(value, quantum=quantum, max_digits=digits, positive=positive)
+        if error:
+            errors[key] = [error]
+        else:
+            clean[key] = clean[key].quantize(quantum, context=WIDE)
+
+
+def candle_errors(row: Mapping, *, timeframe: str | None = None) -> dict[str, list[str]]:
+    """Return field -> messages for everything wrong with one candle row (empty when it is good)."""
+    return candle_parse(row, timeframe=timeframe)[1]

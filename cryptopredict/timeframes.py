@@ -1,0 +1,99 @@
+"""Time on the candle grid: epoch and ISO 8601 parsing, candle open times, timeframe lengths.
+
+Used by the importers, the candle services, the snapshots and the API (every app that reads or
+writes times of candles).
+"""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from .choices import TIMEFRAME_DELTAS, Timeframe
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WEEK_ANCHOR = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly candles open on Mondays
+
+
+def epoch_to_datetime(value: int) -> tuple[datetime, str]:
+    """Return the UTC datetime of an epoch integer and its unit, told from its magnitude."""
+    size = abs(value)
+    try:
+        if size < 10**11:
+            return EPOCH + timedelta(seconds=value), "s"
+        if size < 10**14:
+            return EPOCH + timedelta(milliseconds=value), "ms"
+        if size < 10**17:
+            return EPOCH + timedelta(microseconds=value), "us"
+        if size < 10**20:
+            return EPOCH + timedelta(microseconds=value // 1000), "ns"
+    except OverflowError:
+        pass
+    raise ValueError(f"not a time: epoch value {value} is out of range")
+
+
+def parse_timestamp(value) -> tuple[datetime, str]:
+    """Return `value` (epoch s/ms/µs/ns, ISO 8601 text or datetime) as an aware UTC datetime and its unit."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC), "datetime"
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int):
+        return epoch_to_datetime(value)
+    if isinstance(value, float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else value
+        if not number.is_finite():
+            raise ValueError(f"not a time: {value!r}")
+        if number == number.to_integral_value():
+            return epoch_to_datetime(int(number))
+        if abs(number) < 10**11:  # seconds with a fraction
+            return EPOCH + timedelta(microseconds=int(number * 10**6)), "s"
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if (text[:1] in "+-" and text[1:].isdecimal()) or text.isdecimal():
+            return epoch_to_datetime(int(text))
+        try:
+            return parse_timestamp(Decimal(text))
+        except (InvalidOperation, ValueError):
+            pass
+        if text.endswith(" UTC"):
+            text = text[:-4]
+        try:
+            return parse_timestamp(datetime.fromisoformat(text))[0], "iso"
+        except ValueError:
+            raise ValueError(f"not a time: {value!r}") from None
+    raise ValueError(f"not a time: {value!r}")
+
+
+def floor_time(moment: datetime, timeframe: str) -> datetime:
+    """Return the open time of the `timeframe` candle that contains `moment`."""
+    if timeframe == Timeframe.MO1:
+        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    anchor = WEEK_ANCHOR if timeframe == Timeframe.W1 else EPOCH
+    return moment - (moment - anchor) % TIMEFRAME_DELTAS[timeframe]
+
+
+def next_time(moment: datetime, timeframe: str) -> datetime:
+    """Return the open time of the candle after the one opening at `moment`."""
+    if timeframe == Timeframe.MO1:
+        year, month = divmod(moment.month, 12)
+        return moment.replace(year=moment.year + year, month=month + 1)
+    return moment + TIMEFRAME_DELTAS[timeframe]
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    """Return the (average, for a month) length of a timeframe."""
+    return TIMEFRAME_DELTAS.get(timeframe, timedelta(days=30))
+
+
+def describe_gap(gap: timedelta) -> str:
+    """Return a spacing as a person reads it: 1m, 5m, 1d, 1h30m, 45s..."""
+    for tf, delta in TIMEFRAME_DELTAS.items():
+        if gap == delta:
+            return tf.value
+    seconds = int(gap.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
+    return "".join(parts) or f"{gap.total_seconds()}s"
