@@ -1,6 +1,14 @@
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+# Argon2 is slow on purpose; the suite hashes with MD5, except the tests that use `argon2` below.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,3 +26,11 @@ def _clear_cache():
     """Start every test with an empty cache: throttle counters must not leak between tests."""
     cache.clear()
     yield
+
+
+@pytest.fixture
+def argon2(settings):
+    """Hash passwords as production does (the project's PASSWORD_HASHERS, Argon2 first)."""
+    from cryptopredict import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS

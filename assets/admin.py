@@ -1,20 +1,11 @@
 from django.contrib import admin
 from django.db.models import F
 
-from cryptopredict.admin import BaseAdmin, BaseInline, CandleAdmin, ConstraintForm
-from sectors.admin import SectorMappingForm
-from sectors.models import SectorMapping
+from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm
 
 from .api.serializers import CANDLE_KEYS
 from .models import Asset, PriceData, PriceDataArchive
 from .services.validation import candle_errors
-
-
-class SectorMappingInline(BaseInline):
-    model = SectorMapping
-    form = SectorMappingForm
-    fields = ("sector", "weight", "is_primary", "confidence", "source")
-    autocomplete_fields = ("sector",)
 
 
 @admin.register(Asset)
@@ -37,7 +28,7 @@ class AssetAdmin(BaseAdmin):
     list_filter = ("asset_type", "is_active", "is_supported", "data_source")
     search_fields = ("symbol", "name")
     ordering = (F("market_cap_rank").asc(nulls_last=True), "symbol")
-    inlines = (SectorMappingInline,)
+    # sectors.admin adds the sector mappings inline: that app sits above this one.
     fieldsets = (
         (
             None,

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
+import pandas as pd
 from django.db import connection
 
 from .models import Asset, PriceData, PriceDataArchive
@@ -140,3 +141,36 @@ def _candles_python(asset_id, timeframe, start, end, count, forward, compact) ->
             values = [moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), *map(_number, numbers)]
             texts.append(orjson.dumps(dict(zip(JSON_KEYS, values, strict=True))))
     return [row[0] for row in rows], texts
+
+
+FRAME_COLUMNS = {
+    "close": "close_price",
+    "high": "high_price",
+    "low": "low_price",
+    "volume": "volume",
+    "market_cap": "market_cap",
+}
+
+
+def candle_frames(
+    *, timeframe: str, asset_ids=None, end: datetime | None = None, fields=("close",)
+) -> dict[str, pd.DataFrame]:
+    """Return one frame per field (index candle_time, one float column per asset id, NaN where missing)."""
+    candles = PriceData.objects.filter(timeframe=timeframe)
+    if asset_ids is not None:
+        candles = candles.filter(asset_id__in=list(asset_ids))
+    if end is not None:
+        candles = candles.filter(candle_time__lte=end)
+    values = candles.order_by("candle_time").values_list(
+        "asset_id", "candle_time", *(FRAME_COLUMNS[f] for f in fields)
+    )
+    long = pd.DataFrame.from_records(list(values), columns=["asset_id", "candle_time", *fields])
+    frames = {}
+    for field in fields:
+        wide = (
+            long.pivot(index="candle_time", columns="asset_id", values=field)
+            if not long.empty
+            else pd.DataFrame()
+        )
+        frames[field] = wide.apply(pd.to_numeric, errors="coerce").astype(float)
+    return frames

@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
 
+from cryptopredict.audit import activity_record
 from cryptopredict.constraints import explain
-from users.services import activity_record
 
 # Columns that only the system writes; shown, never edited, in every admin.
 SYSTEM_FIELDS = (

@@ -34,3 +34,9 @@ class JobStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class UserRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    PUBLIC = "public", "Public"
+    GUEST = "guest", "Guest"

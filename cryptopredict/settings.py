@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "sectors",
     "selection",
     "trading",
+    "demo",  # the top: it drives the services of every app above
 ]
 
 MIDDLEWARE = [
@@ -80,6 +81,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "users.User"
+# The service that appends to the audit trail (called by the API base and the admin, see cryptopredict.audit).
+ACTIVITY_RECORDER = "users.services.audit.activity_record"
 AUTHENTICATION_BACKENDS = ["users.backends.EmailBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from assets.models import Asset
 from cryptopredict.admin import BaseAdmin, BaseInline, ConstraintForm
 
 from .models import (
@@ -35,6 +36,19 @@ class SectorMappingInline(BaseInline):
     form = SectorMappingForm
     fields = ("asset", "weight", "is_primary", "confidence", "source")
     autocomplete_fields = ("asset",)
+
+
+class AssetSectorMappingInline(BaseInline):
+    model = SectorMapping
+    form = SectorMappingForm
+    fields = ("sector", "weight", "is_primary", "confidence", "source")
+    autocomplete_fields = ("sector",)
+
+
+# The asset page edits the asset's sector mappings too. Assets sits below sectors and cannot name
+# them, so this app adds its inline to the registered asset admin (assets' admin loads first).
+_asset_admin = admin.site.get_model_admin(Asset)
+_asset_admin.inlines = (*_asset_admin.inlines, AssetSectorMappingInline)
 
 
 class RotationFlowInline(BaseInline):

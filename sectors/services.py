@@ -14,8 +14,8 @@ import pandas as pd
 from django.db import transaction
 from django.db.models import Sum
 
-from ai.data import candle_frames
 from assets.models import Asset
+from assets.selectors import candle_frames
 from cryptopredict.numbers import decimal_fit
 
 from .models import Sector, SectorHistory, SectorMapping

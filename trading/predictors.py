@@ -19,12 +19,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ai.choices import ModelType
-from ai.data import candle_frames, jsonable
+from ai.data import jsonable
 from ai.evaluation import backtest, buy_and_hold
 from ai.registry import architecture_get, register
 from ai.services import model_active
 from assets.indicators import indicator_frame
 from assets.models import Asset
+from assets.selectors import candle_frames
 from cryptopredict.choices import TIMEFRAME_DELTAS
 from cryptopredict.numbers import decimal_fit
 from macro.models import AIRegimeAnalysis

@@ -78,7 +78,7 @@ class UserAdmin(BaseAdmin, DjangoUserAdmin):
         ),
         ("Notes", {"fields": ("notes",)}),
     )
-    # Token digests are useless to read and dangerous to edit; counters are kept by users.services.
+    # Token digests are useless to read and dangerous to edit; counters are kept by users.services.auth.
     readonly_fields = (
         "last_login",
         "login_count",

@@ -2,7 +2,7 @@
 
 from rest_framework import authentication, exceptions
 
-from .services import InvalidToken, session_authenticate
+from .services.auth import InvalidToken, session_authenticate
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

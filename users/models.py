@@ -7,9 +7,10 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Now
 
+from cryptopredict.choices import UserRole
 from cryptopredict.models import SoftDeleteMixin, SoftDeleteQuerySet, TimestampedModel, choices_check
 
-from .choices import SubscriptionPlan, UserRole
+from .choices import SubscriptionPlan
 
 REFERRAL_CODE_BYTES = 6  # 8 URL-safe characters
 

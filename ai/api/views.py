@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
 from cryptopredict.api.permissions import can_write
+from cryptopredict.choices import UserRole
 from selection.models import Portfolio, Watchlist
-from users.choices import UserRole
 
 from .. import services
 from ..filtersets import (

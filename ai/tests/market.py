@@ -5,7 +5,7 @@ from pathlib import Path
 from assets.models import Asset
 from assets.services.importing import candles_import
 from assets.tests.factories import AssetFactory
-from macro.services import snapshots_build
+from macro.services.snapshots import snapshots_build
 
 DATA = Path(__file__).parent / "data"
 SUPPLY = {"BTC": 19_000_000, "ETH": 120_000_000}

@@ -29,9 +29,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 
+from cryptopredict.audit import activity_record
 from cryptopredict.constraints import explain, referenced_fields
 from cryptopredict.models import SoftDeleteMixin, UserTrackingMixin
-from users.services import activity_record
 
 from .pagination import TimeSeriesPagination
 

@@ -5,13 +5,13 @@
 - the admin role (and superusers): read and write everything;
 - staff: write a model when they hold Django's permission for it (`add`, `change`, `delete`).
 
-Owner rules (watchlists, portfolios...) are the business of the viewsets that serve them; they
-build on `is_admin` and `can_write` below.
+Owner rules (watchlists, portfolios...) are in `ownership`; they build on `is_admin` and
+`reads_all` below.
 """
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from users.choices import UserRole
+from cryptopredict.choices import UserRole
 
 # Django's model permission that each viewset action needs; other actions need `change`.
 ACTION_PERMISSIONS = {
@@ -38,6 +38,16 @@ def can_write(user, model, action: str, codename: str | None = None) -> bool:
         return False
     codename = codename or ACTION_PERMISSIONS.get(action, "change")
     return user.has_perm(f"{model._meta.app_label}.{codename}_{model._meta.model_name}")
+
+
+def reads_all(user, model) -> bool:
+    """Return whether the user may read every row of `model`, whoever it belongs to.
+
+    Admins may, and staff holding the model's view permission (design/api.md: "read all").
+    """
+    if is_admin(user):
+        return True
+    return user.is_staff and user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
 
 
 class IsReaderOrWriter(BasePermission):

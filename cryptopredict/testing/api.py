@@ -51,8 +51,8 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from cryptopredict.choices import UserRole
 from cryptopredict.models import SoftDeleteMixin
-from users.choices import UserRole
 from users.models import UserActivity
 from users.tests.factories import UserFactory
 

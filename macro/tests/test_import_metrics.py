@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 from assets.tests.factories import AssetFactory
 from assets.tests.test_indicators import candles_create
 from macro.models import MetricsSnapshot
-from macro.services import MetricsError, metrics_import
+from macro.services.fields import MetricsError
+from macro.services.metrics_import import metrics_import
 
 pytestmark = pytest.mark.django_db
 

@@ -58,6 +58,7 @@ def check_rows(rows):
         previous = row
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_rule_baseline_writes_one_analysis_per_snapshot(market):
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
     job = run(model)
@@ -76,6 +77,7 @@ def test_rule_baseline_writes_one_analysis_per_snapshot(market):
     assert AIRegimeAnalysis.objects.filter(prediction_job=again).count() == snapshots
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_a_window_continues_the_chain_of_earlier_analyses(market):
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
     run(model, parameters={"end": "2020-06-30T00:00:00+00:00"})
@@ -83,12 +85,14 @@ def test_a_window_continues_the_chain_of_earlier_analyses(market):
     check_rows(list(AIRegimeAnalysis.objects.filter(ai_model=model).order_by("analysis_time")))
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_bad_parameters_are_refused_by_name(market):
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
     with pytest.raises(services.ValidationError, match="start must be an ISO 8601"):
         services.prediction_job_queue(model=model, parameters={"start": "yesterday"})
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_forest_trains_on_forward_labels_and_predicts_every_snapshot(market):
     model = services.model_register(name="forest", version="1", architecture="regime_forest")
     cutoff = pd.Timestamp("2021-06-30", tz="UTC")
@@ -109,6 +113,7 @@ def test_forest_trains_on_forward_labels_and_predicts_every_snapshot(market):
     assert rows[0].analysis_data["in_sample"] and not rows[-1].analysis_data["in_sample"]
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_training_rows_never_use_labels_past_the_cutoff(market):
     features = regime_features(snapshot_frame(timeframe="1d"))
     labels = forward_labels(features, DEFAULT_CONFIGURATION)
@@ -135,6 +140,7 @@ def walk_forward(frame):
     )["predicted"]
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_no_look_ahead_a_prediction_at_t_ignores_everything_after_t(market):
     frame = snapshot_frame(timeframe="1d")
     t = frame.index[700]
@@ -154,6 +160,7 @@ def test_no_look_ahead_a_prediction_at_t_ignores_everything_after_t(market):
     assert not walk_forward(earlier)[known].equals(original[known])
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_walk_forward_evaluation_is_stored_against_the_majority_baseline(market):
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
     evaluation = model_evaluate(model=model, parameters={"train_periods": 300, "test_periods": 90})

@@ -14,7 +14,9 @@ from assets.tests.factories import AssetFactory
 from assets.tests.test_indicators import candles_create
 from macro.derivations import halving_countdown
 from macro.models import MetricsSnapshot
-from macro.services import DERIVED_FIELDS, MetricsError, metrics_import, snapshots_build
+from macro.services.fields import DERIVED_FIELDS, MetricsError
+from macro.services.metrics_import import metrics_import
+from macro.services.snapshots import snapshots_build
 
 pytestmark = pytest.mark.django_db
 

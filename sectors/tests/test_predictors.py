@@ -74,6 +74,7 @@ def test_quadrants_breadth_phase_and_flows_by_hand():
     assert [f["usd"] for f in flows] == pytest.approx([2e10, 1e10])
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_sector_history_from_constituent_candles(sectors):
     written = sector_history_build(timeframe="1d")
     assert written == SectorHistory.objects.count() > 3000
@@ -91,6 +92,7 @@ def test_sector_history_from_constituent_candles(sectors):
     assert SectorHistory.objects.count() == written
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_rotation_model_writes_sector_cross_sector_and_flow_rows(sectors):
     model = services.model_register(name="rotation", version="1", architecture="sector_rotation")
     job = services.prediction_job_queue(model=model, parameters={"lookback": 200}, enqueue=False)
@@ -124,6 +126,7 @@ def test_rotation_model_writes_sector_cross_sector_and_flow_rows(sectors):
     assert SectorRotationFlow.objects.filter(cross_analysis__ai_model=model).count() == len(flows)
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_rotation_without_mapped_sectors_fails_with_a_clear_error():
     real_market()
     model = services.model_register(name="rotation", version="1", architecture="sector_rotation")
@@ -131,6 +134,7 @@ def test_rotation_without_mapped_sectors_fails_with_a_clear_error():
     assert job.status == JobStatus.FAILED and "map assets to sectors first" in job.error_message
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_rotation_backtest_against_the_market(sectors):
     model = services.model_register(name="rotation", version="1", architecture="sector_rotation")
     evaluation = model_evaluate(model=model)
@@ -141,6 +145,7 @@ def test_rotation_backtest_against_the_market(sectors):
     )
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_no_look_ahead_rotation_figures_at_t_ignore_everything_after_t(sectors):
     frames = market_frames(timeframe="1d")
     weights = sector_weights()

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from cryptopredict.api.base import AIAnalysisSerializer, BaseModelSerializer
+from cryptopredict.api.ownership import OwnedRelatedField
 from selection.models import (
     AIPortfolioAnalysis,
     AIWatchlistAnalysis,
@@ -15,19 +16,6 @@ from selection.models import (
 # Annotated by selection.selectors; money at 8 decimals, prices at 18.
 MONEY_OUT = {"max_digits": None, "decimal_places": 8, "read_only": True}
 PRICE_OUT = {"max_digits": None, "decimal_places": 18, "read_only": True}
-
-
-class OwnedRelatedField(serializers.PrimaryKeyRelatedField):
-    """A watchlist, portfolio or holding of the requesting user (others' do not exist for them)."""
-
-    def __init__(self, *, owner: str, **kwargs):
-        self.owner = owner
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        queryset = super().get_queryset()
-        return queryset.filter(**{self.owner: request.user}) if request else queryset.none()
 
 
 class OwnedListSerializer(BaseModelSerializer):

@@ -1,6 +1,7 @@
 """Watchlists, portfolios, holdings and their AI analyses: owners' endpoints (see access.py)."""
 
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
+from cryptopredict.api.ownership import OwnedMixin
 from selection import filtersets
 from selection.models import (
     AIPortfolioAnalysis,
@@ -13,7 +14,6 @@ from selection.models import (
 from selection.selectors import holdings_valued, portfolios_valued
 
 from . import serializers
-from .access import OwnedMixin
 
 
 class ValuedMixin:

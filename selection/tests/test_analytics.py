@@ -113,6 +113,7 @@ def test_holding_recommendation(score, drift, signal, expected):
     assert holding_recommendation(score=score, drift=drift, signal=signal) == expected
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 @pytest.mark.django_db
 def test_selection_model_scores_watchlists_and_analyses_portfolios_on_real_history():
     assets = real_market(snapshots=False)

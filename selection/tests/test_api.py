@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from ai.tests.factories import AIModelFactory
 from assets.tests.factories import AssetFactory, PriceDataFactory
+from cryptopredict.choices import UserRole
 from cryptopredict.testing.api import APIViewTestCases
 from selection.models import (
     AIPortfolioAnalysis,
@@ -27,7 +28,6 @@ from selection.tests.factories import (
     WatchlistFactory,
 )
 from trading.tests.factories import PortfolioAssetAnalysisFactory, TradeActionFactory
-from users.choices import UserRole
 from users.models import UserActivity
 from users.tests.factories import AdminUserFactory, UserFactory
 

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from cryptopredict.api.base import AIAnalysisSerializer, BaseModelSerializer
-from selection.api.serializers import OwnedRelatedField
+from cryptopredict.api.ownership import OwnedRelatedField
 from selection.models import Portfolio, PortfolioAsset
 from trading.models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 from trading.services import signal_risk_reward

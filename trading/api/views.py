@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
-from selection.api.access import OwnedMixin
+from cryptopredict.api.ownership import OwnedMixin
 from trading import filtersets, services
 from trading.choices import TradeStatus
 from trading.models import AITradingSignal, PortfolioAssetAnalysis, TradeAction

@@ -46,6 +46,7 @@ def layered():
     return assets
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_signals_carry_atr_levels_and_link_the_analyses_they_used(layered):
     model = services.model_register(name="signals", version="1", architecture="signal_confluence")
     job = run(model, parameters={"lookback": 60})
@@ -120,6 +121,7 @@ def test_positions_follow_buy_sell_stop_and_target():
     assert signal_positions(signals).tolist() == [1, 1, 1, 1, 0, 1, 0]
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_signal_backtest_against_buy_and_hold_with_fees(layered):
     model = services.model_register(name="signals", version="1", architecture="signal_confluence")
     evaluation = model_evaluate(model=model, parameters={"asset": "ETH", "fee_rate": 0.002})

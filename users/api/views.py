@@ -14,14 +14,13 @@ from cryptopredict.api.base import (
     BaseViewSetMixin,
     TimeSeriesMixin,
 )
-from cryptopredict.api.permissions import can_write
-from users import services
-from users.choices import UserRole
+from cryptopredict.api.permissions import can_write, reads_all
+from cryptopredict.choices import UserRole
 from users.filtersets import UserActivityFilterSet, UserFilterSet, UserSessionFilterSet
 from users.models import User, UserActivity, UserSession
+from users.services import auth as services
 from users.throttling import AuthAnonRateThrottle, LoginRateThrottle, PlanRateThrottle
 
-from .permissions import reads_all
 from .serializers import (
     EmailSerializer,
     LoginSerializer,

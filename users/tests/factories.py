@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from users.choices import UserRole
+from cryptopredict.choices import UserRole
 from users.models import User, UserActivity, UserSession
 
 PASSWORD = "pass-w0rd!"
@@ -16,7 +16,7 @@ PASSWORD = "pass-w0rd!"
 
 @cache
 def password_hash() -> str:
-    """Return one Argon2 hash of PASSWORD, computed once: Argon2 is slow on purpose."""
+    """Return one hash of PASSWORD, computed once (by the first hasher of PASSWORD_HASHERS)."""
     return make_password(PASSWORD)
 
 

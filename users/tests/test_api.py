@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from cryptopredict.choices import UserRole
 from cryptopredict.testing.api import APIViewTestCases
-from users.choices import SubscriptionPlan, UserRole
+from users.choices import SubscriptionPlan
 from users.models import User, UserActivity
 from users.tests.factories import PASSWORD, AdminUserFactory, UserActivityFactory, UserFactory
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from users.models import User, UserActivity, UserSession
-from users.services import token_digest
+from users.services.auth import token_digest
 from users.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db

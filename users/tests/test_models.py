@@ -5,7 +5,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from users.choices import SubscriptionPlan, UserRole
+from cryptopredict.choices import UserRole
+from users.choices import SubscriptionPlan
 from users.models import User
 from users.tests.factories import (
     PASSWORD,
@@ -40,7 +41,7 @@ def test_referral_code_is_generated_url_safe_and_unique():
     assert User.objects.get(pk=users[0].pk).referral_code == codes[0]
 
 
-def test_create_user_makes_a_public_user_with_an_argon2_hash():
+def test_create_user_makes_a_public_user_with_an_argon2_hash(argon2):
     user = User.objects.create_user("  Bob@Example.COM", PASSWORD)
     user.refresh_from_db()
     assert user.email == "bob@example.com"
@@ -61,7 +62,7 @@ def test_create_user_needs_an_email():
         User.objects.create_user("", PASSWORD)
 
 
-def test_create_superuser_makes_an_admin():
+def test_create_superuser_makes_an_admin(argon2):
     user = User.objects.create_superuser("root@example.com", PASSWORD)
     user.refresh_from_db()
     assert (user.role, user.is_staff, user.is_superuser) == (UserRole.ADMIN, True, True)

@@ -1,15 +1,10 @@
-"""What the ai commands share: finding models and jobs, parsing JSON and dates, one-line errors."""
+"""What the ai commands share: finding models and jobs."""
 
-import json
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
-from django.utils.dateparse import parse_datetime
 
 from ai.models import AIModel, ModelPredictionJob, ModelTrainingJob
+from cryptopredict.management.common import BAD_ARGUMENTS, REJECTED
 
-REJECTED, BAD_ARGUMENTS = 1, 2
 JOB_KINDS = {"training": ModelTrainingJob, "prediction": ModelPredictionJob}
 
 
@@ -39,42 +34,3 @@ def job_get(job_id: int, kind: str | None):
             returncode=BAD_ARGUMENTS,
         )
     return found[0]
-
-
-def json_object(text: str | None, *, option: str) -> dict:
-    """Return the JSON object given on the command line, or raise a one-line CommandError."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"{option} is not valid JSON: {exc.msg}", returncode=BAD_ARGUMENTS) from exc
-    if not isinstance(value, dict):
-        raise CommandError(f"{option} must be a JSON object", returncode=BAD_ARGUMENTS)
-    return value
-
-
-def moment(text: str | None, *, option: str):
-    """Return the ISO 8601 date-time (a bare date means midnight UTC) given on the command line."""
-    if not text:
-        return None
-    value = parse_datetime(text if "T" in text or " " in text else f"{text}T00:00:00+00:00")
-    if value is None:
-        raise CommandError(
-            f"{option} must be an ISO 8601 date or date-time, got {text!r}", returncode=BAD_ARGUMENTS
-        )
-    return value
-
-
-@contextmanager
-def rejected_as_errors():
-    """Turn a ValidationError from a service into a one-line CommandError (exit code 1)."""
-    try:
-        yield
-    except ValidationError as exc:
-        messages = (
-            [f"{field}: {'; '.join(errors)}" for field, errors in exc.message_dict.items()]
-            if hasattr(exc, "error_dict")
-            else exc.messages
-        )
-        raise CommandError("; ".join(messages), returncode=REJECTED) from exc

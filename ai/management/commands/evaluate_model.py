@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand
 
 from ai.evaluation import model_evaluate
+from cryptopredict.management.common import json_object, rejected_as_errors
 
-from ._common import json_object, model_get, rejected_as_errors
+from ._common import model_get
 
 
 class Command(BaseCommand):

@@ -4,8 +4,7 @@ from django.core.management.base import BaseCommand
 
 from ai import services
 from ai.registry import architecture_names
-
-from ._common import json_object, rejected_as_errors
+from cryptopredict.management.common import json_object, rejected_as_errors
 
 
 class Command(BaseCommand):

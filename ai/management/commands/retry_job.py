@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand
 
 from ai import services
+from cryptopredict.management.common import rejected_as_errors
 
-from ._common import JOB_KINDS, job_get, rejected_as_errors
+from ._common import JOB_KINDS, job_get
 
 
 class Command(BaseCommand):

@@ -4,9 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ai import services
 from assets.models import Asset
+from cryptopredict.management.common import REJECTED, json_object, rejected_as_errors
 from sectors.models import Sector
 
-from ._common import REJECTED, json_object, model_get, rejected_as_errors
+from ._common import model_get
 
 
 class Command(BaseCommand):

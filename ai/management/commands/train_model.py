@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ai import services
+from cryptopredict.management.common import REJECTED, json_object, moment, rejected_as_errors
 
-from ._common import REJECTED, json_object, model_get, moment, rejected_as_errors
+from ._common import model_get
 
 
 class Command(BaseCommand):

@@ -6,9 +6,8 @@ from django.utils import timezone
 
 from assets.services.archiving import candles_archive
 from cryptopredict.choices import Timeframe
+from cryptopredict.management.common import BAD_ARGUMENTS
 from cryptopredict.progress import progress_bar
-
-from ._shared import BAD_ARGUMENTS
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

@@ -3,8 +3,7 @@ from django.db import transaction
 
 from assets.importers import ImportFormatError
 from assets.services.asset_import import assets_import
-
-from ._shared import REJECTED_INPUT, existing_file, rejections_show
+from cryptopredict.management.common import REJECTED, existing_file, rejections_show
 
 
 class Command(BaseCommand):
@@ -25,7 +24,7 @@ class Command(BaseCommand):
                 result = assets_import(path=path)
                 transaction.set_rollback(options["dry_run"])
         except ImportFormatError as exc:
-            raise CommandError(str(exc), returncode=REJECTED_INPUT) from None
+            raise CommandError(str(exc), returncode=REJECTED) from None
         prefix = "dry run, nothing written: " if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}assets: {result.inserted} created, {result.updated} updated, "
@@ -33,4 +32,4 @@ class Command(BaseCommand):
         )
         if result.rejected:
             rejections_show(self, result.rejected, label="element")
-            raise CommandError(f"{len(result.rejected)} elements rejected", returncode=REJECTED_INPUT)
+            raise CommandError(f"{len(result.rejected)} elements rejected", returncode=REJECTED)

@@ -9,17 +9,17 @@ from assets.importers import FORMATS, ImportFormatError
 from assets.models import Asset
 from assets.services.importing import candles_import
 from cryptopredict.choices import Timeframe
-from cryptopredict.progress import progress_bar
-
-from ._shared import (
+from cryptopredict.management.common import (
     BAD_ARGUMENTS,
-    REJECTED_INPUT,
-    asset_get,
+    REJECTED,
     existing_file,
     rejections_show,
     rejections_write,
     writable_file,
 )
+from cryptopredict.progress import progress_bar
+
+from ._shared import asset_get
 
 SHOWN_GAPS = 5
 
@@ -67,13 +67,13 @@ class Command(BaseCommand):
             if options["dry_run"]:
                 transaction.set_rollback(True)
         if report.rows_read == 0:
-            raise CommandError(f"{path.name}: no candles in the file", returncode=REJECTED_INPUT)
+            raise CommandError(f"{path.name}: no candles in the file", returncode=REJECTED)
         self._summary(report)
         if rejects:
             rejections_write(report.rejected, rejects)
         if report.rejected:
             rejections_show(self, report.rejected)
-            raise CommandError(f"{len(report.rejected)} rows rejected", returncode=REJECTED_INPUT)
+            raise CommandError(f"{len(report.rejected)} rows rejected", returncode=REJECTED)
 
     def _import(self, path, asset, options):
         try:
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                     progress=None if bar.disable else bar,
                 )
         except ImportFormatError as exc:
-            raise CommandError(f"{path.name}: {exc}", returncode=REJECTED_INPUT) from None
+            raise CommandError(f"{path.name}: {exc}", returncode=REJECTED) from None
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_ARGUMENTS) from None
         return report

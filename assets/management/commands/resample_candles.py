@@ -5,9 +5,10 @@ from django.db import transaction
 
 from assets.services.resampling import candles_resample
 from cryptopredict.choices import Timeframe
+from cryptopredict.management.common import BAD_ARGUMENTS
 from cryptopredict.progress import progress_bar
 
-from ._shared import BAD_ARGUMENTS, asset_get
+from ._shared import asset_get
 
 
 class Command(BaseCommand):

@@ -2,10 +2,11 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.management.commands._shared import BAD_ARGUMENTS, REJECTED_INPUT
 from cryptopredict.choices import Timeframe
+from cryptopredict.management.common import BAD_ARGUMENTS, REJECTED
 from cryptopredict.progress import progress_bar
-from macro.services import MetricsError, snapshots_build
+from macro.services.fields import MetricsError
+from macro.services.snapshots import snapshots_build
 
 
 def _date(text: str) -> date:
@@ -36,7 +37,7 @@ class Command(BaseCommand):
                     timeframe=options["timeframe"], since=since, dry_run=options["dry_run"], progress=bar
                 )
         except MetricsError as exc:
-            raise CommandError(str(exc), returncode=REJECTED_INPUT) from None
+            raise CommandError(str(exc), returncode=REJECTED) from None
         prefix = "dry run, nothing written: " if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}{options['timeframe']} snapshots: {counts.created} created, {counts.updated} updated, "

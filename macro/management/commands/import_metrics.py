@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.management.commands._shared import REJECTED_INPUT, SHOWN_REJECTIONS, existing_file
+from cryptopredict.management.common import REJECTED, SHOWN_REJECTIONS, existing_file
 from cryptopredict.progress import progress_bar
-from macro.services import METRIC_FIELDS, MetricsError, metrics_import
+from macro.services.fields import METRIC_FIELDS, MetricsError
+from macro.services.metrics_import import metrics_import
 
 
 class Command(BaseCommand):
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             with progress_bar(desc=path.name, unit="snapshots") as bar:
                 counts = metrics_import(path=path, dry_run=options["dry_run"], progress=bar)
         except MetricsError as exc:
-            raise CommandError(str(exc), returncode=REJECTED_INPUT) from None
+            raise CommandError(str(exc), returncode=REJECTED) from None
         prefix = "dry run, nothing written: " if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}{path.name}: {counts.created} created, {counts.updated} updated, "
@@ -36,4 +37,4 @@ class Command(BaseCommand):
                 self.stderr.write(f"  line {rejection.line}: {rejection.reason}")
             if len(counts.rejected) > SHOWN_REJECTIONS:
                 self.stderr.write(f"  ... and {len(counts.rejected) - SHOWN_REJECTIONS} more")
-            raise CommandError(f"{len(counts.rejected)} rows rejected", returncode=REJECTED_INPUT)
+            raise CommandError(f"{len(counts.rejected)} rows rejected", returncode=REJECTED)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from users.services import roles_setup
+from users.services.roles import roles_setup
 
 
 class Command(BaseCommand):

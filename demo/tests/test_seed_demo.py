@@ -1,18 +1,29 @@
-"""seed_demo: loads the shipped demo data, prints a generated password once, runs twice the same."""
+"""seed_demo: loads the shipped demo data, prints a generated password once, runs twice the same.
+
+The whole demo (every layer's models trained, run and evaluated on the real history) is seeded once
+for this module, in a transaction rolled back at its end, and on PostgreSQL only: it is the
+slowest thing the suite does, and the production database is PostgreSQL.
+"""
 
 from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count
 
+from ai.models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from assets.models import Asset, PriceData
+from cryptopredict.choices import JobStatus
+from demo.ai import BUILT_IN
+from demo.steps import demo_accounts
 from sectors.models import Sector, SectorMapping
 from selection.models import Portfolio
 from users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 # Filled by the demo: every layer's analyses, signals and evaluations included.
 FILLED = [
     model
@@ -20,11 +31,6 @@ FILLED = [
     for model in apps.get_app_config(app).get_models()
     if model.__name__ != "PriceDataArchive"
 ]
-
-
-@pytest.fixture(autouse=True)
-def _artifacts(settings, tmp_path):
-    settings.MODEL_ARTIFACTS_DIR = tmp_path
 
 
 def seed() -> str:
@@ -48,10 +54,20 @@ def snapshot() -> dict:
     }
 
 
-def test_seed_demo_twice_is_idempotent(monkeypatch):
-    monkeypatch.delenv("DEMO_ADMIN_EMAIL", raising=False)
-    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
-    first = seed()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Seed the demo once for the module (and roll it back after); return the command's output."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DEMO_ADMIN_EMAIL", raising=False)
+        patch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+        patch.setattr(settings, "MODEL_ARTIFACTS_DIR", tmp_path_factory.mktemp("artifacts"))
+        with django_db_blocker.unblock(), transaction.atomic():
+            yield seed()
+            transaction.set_rollback(True)
+
+
+def test_seed_demo_twice_is_idempotent(seeded):
+    first = seeded
     assert "admin@cryptopredict.local created with password" in first
     password = first.split("admin@cryptopredict.local created with password ")[1].split(" ")[0]
     admin = User.objects.get(email="admin@cryptopredict.local")
@@ -81,9 +97,18 @@ def test_seed_demo_twice_is_idempotent(monkeypatch):
     assert portfolio.trade_actions.count() == 4 and portfolio.holdings.count() == 2
 
 
+def test_seed_demo_trains_runs_and_evaluates_every_built_in_model(seeded):
+    assert AIModel.objects.filter(is_active=True).count() == len(BUILT_IN)
+    assert ModelTrainingJob.objects.get().status == JobStatus.COMPLETED  # only the forest trains
+    jobs = ModelPredictionJob.objects.all()
+    assert jobs.count() == len(BUILT_IN) and {job.status for job in jobs} == {JobStatus.COMPLETED}
+    assert all(job.predictions_count > 0 for job in jobs)
+    assert ModelEvaluation.objects.count() == 4  # every model with a backtest
+
+
 def test_seed_demo_takes_the_admin_from_the_environment(monkeypatch):
     monkeypatch.setenv("DEMO_ADMIN_EMAIL", "boss@example.com")
     monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "a-long-demo-passphrase")
-    output = seed()
+    output = demo_accounts()  # the accounts step of seed_demo
     assert "boss@example.com created" in output and "a-long-demo-passphrase" not in output
     assert User.objects.get(email="boss@example.com").check_password("a-long-demo-passphrase")

@@ -1,4 +1,4 @@
-"""Writes on users, sessions and the audit trail."""
+"""Authentication: bearer-token sessions, lockout, registration, password reset, email verification."""
 
 import hashlib
 import hmac
@@ -7,55 +7,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import User, UserActivity, UserSession
+from ..models import User, UserSession
+from .audit import activity_record, client_ip
 
 logger = logging.getLogger(__name__)
-
-
-def client_ip(request) -> str | None:
-    """Return the client's IP address from the request, or None outside a request."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def activity_record(
-    *,
-    user: User,
-    activity_type: str,
-    action: str,
-    entity: models.Model | None = None,
-    details: dict | None = None,
-    request=None,
-    session: UserSession | None = None,
-) -> UserActivity:
-    """Append one row to the audit trail (UserActivity), the only way rows get there."""
-    return UserActivity.objects.create(
-        user=user,
-        session=session,
-        activity_type=activity_type,
-        action=action,
-        entity_type=entity._meta.label_lower if entity is not None else None,
-        entity_id=entity.pk if entity is not None else None,
-        details=details or {},
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else None,
-    )
-
-
-# --- Authentication: bearer-token sessions, lockout, password reset, email verification ----------
 
 TOKEN_BYTES = 32
 LOCKOUT_THRESHOLD = 5
@@ -400,68 +364,3 @@ def password_reset_confirm(*, token: str, password: str, request=None) -> User:
             user=user, activity_type="auth", action="password_reset", entity=user, request=request
         )
     return user
-
-
-# The project's own apps: the back office's groups get permissions on their models only.
-ROLE_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading")
-# Operators keep market data and the AI registry; everything else they only read.
-OPERATOR_EDITS = (
-    "assets.asset",
-    "assets.pricedata",
-    "assets.pricedataarchive",
-    "macro.metricssnapshot",
-    "sectors.sector",
-    "sectors.sectorhistory",
-    "sectors.sectormapping",
-    "ai.aimodel",
-    "ai.modeltrainingjob",
-    "ai.modelpredictionjob",
-    "ai.modelevaluation",
-)
-
-
-def roles_wanted() -> dict[str, set[tuple[str, str]]]:
-    """Return each back-office group's permissions as (app_label, codename) pairs."""
-    view = {
-        (model._meta.app_label, f"view_{model._meta.model_name}")
-        for label in ROLE_APPS
-        for model in apps.get_app_config(label).get_models()
-    }
-    edits = {
-        (label, f"{verb}_{model}")
-        for label, model in (name.split(".") for name in OPERATOR_EDITS)
-        for verb in ("add", "change")
-    }
-    return {"Analysts": view, "Operators": view | edits}
-
-
-@transaction.atomic
-def roles_setup() -> dict[str, dict[str, int]]:
-    """Create or update the Analysts and Operators groups to hold exactly their permissions.
-
-    Return, per group, how many permissions it holds and how many were added and removed.
-    """
-    # Permissions are made after migrate; make sure they exist even if it ran without signals.
-    for label in ROLE_APPS:
-        create_permissions(apps.get_app_config(label), verbosity=0)
-    by_key = {
-        (perm.content_type.app_label, perm.codename): perm
-        for perm in Permission.objects.filter(content_type__app_label__in=ROLE_APPS).select_related(
-            "content_type"
-        )
-    }
-    summary = {}
-    for name, wanted in roles_wanted().items():
-        missing = sorted(f"{label}.{codename}" for label, codename in wanted - by_key.keys())
-        if missing:
-            raise ValueError(f"Unknown permissions for group {name}: {', '.join(missing)}.")
-        group, _ = Group.objects.get_or_create(name=name)
-        before = set(group.permissions.values_list("pk", flat=True))
-        after = {by_key[key].pk for key in wanted}
-        group.permissions.set(after)
-        summary[name] = {
-            "permissions": len(after),
-            "added": len(after - before),
-            "removed": len(before - after),
-        }
-    return summary

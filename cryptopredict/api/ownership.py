@@ -8,10 +8,12 @@ portfolio disappear with it.
 """
 
 from django.db.models import Q
+from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from users.api.permissions import reads_all
-from users.choices import UserRole
+from cryptopredict.choices import UserRole
+
+from .permissions import reads_all
 
 
 class IsOwnerRole(BasePermission):
@@ -52,3 +54,16 @@ class OwnedMixin:
         if reads_all(user, queryset.model):
             return queryset
         return queryset.filter(Q(**{self.owner: user}) | Q(**{self._path("is_public"): True}))
+
+
+class OwnedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A watchlist, portfolio or holding of the requesting user (others' do not exist for them)."""
+
+    def __init__(self, *, owner: str, **kwargs):
+        self.owner = owner
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        queryset = super().get_queryset()
+        return queryset.filter(**{self.owner: request.user}) if request else queryset.none()

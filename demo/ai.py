@@ -11,13 +11,12 @@ import time
 
 from django.db import transaction
 
+from ai import services
+from ai.evaluation import model_evaluate
+from ai.models import AIModel
+from ai.registry import architecture_get
 from cryptopredict.choices import JobStatus
 from sectors.services import sector_history_build
-
-from . import services
-from .evaluation import model_evaluate
-from .models import AIModel
-from .registry import architecture_get
 
 logger = logging.getLogger(__name__)
 

@@ -18,19 +18,19 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
-from ai.demo import ai_demo_run
 from assets.choices import AssetType
 from assets.indicators import indicators_compute
 from assets.models import Asset, PriceData
 from assets.services.asset_import import assets_import
 from assets.services.importing import candles_import
 from assets.services.resampling import candles_resample
-from macro.services import snapshots_build
+from cryptopredict.choices import UserRole
+from demo.ai import ai_demo_run
+from macro.services.snapshots import snapshots_build
 from sectors.choices import MappingSource
 from sectors.models import Sector, SectorMapping
 from selection.models import Portfolio, Watchlist, WatchlistAsset
 from trading.services import trade_action_create
-from users.choices import UserRole
 from users.models import User
 
 DEMO_DIR = Path(settings.BASE_DIR) / "data" / "demo"

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from cryptopredict.demo import STEPS
+from demo.steps import STEPS
 
 
 class Command(BaseCommand):
