@@ -7,20 +7,29 @@ candles); the series is the asset's stored candles of one timeframe, in time ord
 missing candle is simply not there (no interpolation). Values are rounded to 10 significant
 digits (float64 carries ~16; 10 keeps prices below 1e-8 exact enough and the JSON short).
 
+atr_14 needs a real traded range: it is computed over each run of consecutive real OHLC candles
+and is absent on price points (`PriceData.is_price_point`, e.g. CoinGecko daily prices, whose
+high and low equal the close) and during the first 14 candles of a run after them.
+
 volatility_30 is realized volatility: the sample standard deviation (ddof=1) of the last 30
 log returns ln(close_t / close_t-1), annualized with sqrt(periods per year), where a year is
 365 days (crypto trades every day): sqrt(365) on 1d, sqrt(365 * 24) on 1h, sqrt(12) on 1M.
 It is a fraction: 0.65 means 65 % a year.
 
-Incremental runs: only candles whose JSON is empty (NULL or {}) are computed, except the first
-FIRST_DEFINED_INDEX candles of a series, where no indicator can exist. The computation for a run
-starting at the first empty candle sees the WARMUP_CANDLES candles before it plus the new
-ones, and its values are exactly TA-Lib's run over that window. SMA, Bollinger bands and
-volatility only look back a fixed window, so they equal a run over the whole history. EMA,
-MACD, RSI and ATR are recursive and remember their seed; the error of a late seed shrinks by
-(1 - 2 / 201) per candle for EMA-200, the slowest, so WARMUP_CANDLES = 15 x 200 leaves
-exp(-28) ~ 1e-12 of it after the seed's own 200 candles: below the stored 10 digits.
-Loading 3,000 more rows costs a few milliseconds per series.
+Keeping them true. Every candle write (import, API, admin, resample; see assets.services) notes
+the changed time range in the series' IndicatorState, in the write's transaction, and then calls
+indicators_refresh, which recomputes the candles of that range and the DEPENDENT_CANDLES after
+it, and writes the candles whose values changed. The work follows the change, not the series:
+appending 1,000 candles reads the WARMUP_CANDLES before them plus the 1,000.
+
+The computation for a range starting at candle t sees the WARMUP_CANDLES candles before t, and
+its values are exactly TA-Lib's run over that window. SMA, Bollinger bands and volatility only
+look back a fixed window, so they equal a run over the whole history. EMA, MACD, RSI and ATR
+are recursive and remember their seed; the error of a late seed shrinks by (1 - 2 / 201) per
+candle for EMA-200, the slowest, so WARMUP_CANDLES = 15 x 200 leaves exp(-28) ~ 1e-12 of it
+after the seed's own 200 candles: below the stored 10 digits. For the same reason a changed
+candle moves the values of at most the DEPENDENT_CANDLES = WARMUP_CANDLES candles after it by
+more than the stored precision. `check_recursive` measures both on stored series.
 """
 
 from __future__ import annotations
@@ -28,24 +37,27 @@ from __future__ import annotations
 import json
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from math import isfinite, sqrt
 from typing import TYPE_CHECKING
 
 import numpy as np
 import talib
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Value
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils import timezone
 
-from cryptopredict.choices import TIMEFRAME_DELTAS
+from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 
-from .models import Asset, PriceData
+from .models import Asset, IndicatorState, PriceData
 
 if TYPE_CHECKING:  # assets.services.* may import this module: no import cycle at run time
     from .services.results import Progress
 
 LONGEST_LOOKBACK = 200
 WARMUP_CANDLES = 15 * LONGEST_LOOKBACK
+DEPENDENT_CANDLES = WARMUP_CANDLES
 # EMA-12 is the first indicator to exist, on the 12th candle (index 11) of a series.
 FIRST_DEFINED_INDEX = 11
 SIGNIFICANT_DIGITS = 10
@@ -53,8 +65,7 @@ SIGNIFICANT_DIGITS = 10
 CHUNK_CANDLES = 20_000
 WRITE_BATCH = 1_000
 VOLATILITY_WINDOW = 30
-
-EMPTY = Q(technical_indicators__isnull=True) | Q(technical_indicators={})
+ATR_PERIOD = 14
 
 
 def periods_per_year(timeframe: str) -> float:
@@ -63,8 +74,30 @@ def periods_per_year(timeframe: str) -> float:
     return 12.0 if delta is None else timedelta(days=365) / delta
 
 
-def indicator_frame(closes, highs, lows, *, periods_per_year: float = 365.0) -> dict[str, np.ndarray]:
-    """Return every indicator of a candle series as arrays aligned with the input (NaN during warm-up)."""
+def true_range_atr(high, low, close, *, real_ohlc=None) -> np.ndarray:
+    """Return TA-Lib's ATR-14, computed separately over each run of real OHLC candles (NaN elsewhere).
+
+    `real_ohlc` is a boolean array (None: every candle is real). A price point has no range, so
+    its True Range would be a close-to-close change mislabelled as a range.
+    """
+    if real_ohlc is None:
+        return talib.ATR(high, low, close, timeperiod=ATR_PERIOD)
+    real = np.asarray(real_ohlc, dtype=bool)
+    atr = np.full(close.shape, np.nan)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], real.astype(np.int8), [0]])))
+    for first, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - first > ATR_PERIOD:
+            atr[first:stop] = talib.ATR(high[first:stop], low[first:stop], close[first:stop], ATR_PERIOD)
+    return atr
+
+
+def indicator_frame(
+    closes, highs, lows, *, periods_per_year: float = 365.0, real_ohlc=None
+) -> dict[str, np.ndarray]:
+    """Return every indicator of a candle series as arrays aligned with the input (NaN during warm-up).
+
+    `real_ohlc` marks the candles with a real traded range (None: all of them); see true_range_atr.
+    """
     close, high, low = (np.ascontiguousarray(values, dtype=np.float64) for values in (closes, highs, lows))
     macd, macd_signal, macd_hist = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
     bb_upper, bb_middle, bb_lower = talib.BBANDS(close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0)
@@ -87,9 +120,12 @@ def indicator_frame(closes, highs, lows, *, periods_per_year: float = 365.0) -> 
         "bb_upper": bb_upper,
         "bb_middle": bb_middle,
         "bb_lower": bb_lower,
-        "atr_14": talib.ATR(high, low, close, timeperiod=14),
+        "atr_14": true_range_atr(high, low, close, real_ohlc=real_ohlc),
         "volatility_30": volatility,
     }
+
+
+INDICATOR_KEYS = tuple(indicator_frame([1.0], [1.0], [1.0]))
 
 
 def _rounded(value: float) -> float:
@@ -106,30 +142,140 @@ def frame_rows(frame: dict[str, np.ndarray], start: int = 0) -> list[dict[str, f
     ]
 
 
+# --- The series' watermark -------------------------------------------------------------------
+
+
+def indicators_mark_stale(*, asset_id: int, timeframe: str, start: datetime, end: datetime) -> None:
+    """Note that the candles of a series from `start` to `end` were written (or deleted).
+
+    Call it in the transaction of the write, then indicators_refresh after it. A series without
+    an IndicatorState row is stale as a whole already: nothing to note.
+    """
+    IndicatorState.objects.filter(asset_id=asset_id, timeframe=timeframe).update(
+        stale_from=Least(Coalesce(F("stale_from"), Value(start)), Value(start)),
+        stale_until=Greatest(Coalesce(F("stale_until"), Value(end)), Value(end)),
+        version=F("version") + 1,
+    )
+
+
+def _state_get(candles, *, asset_id: int, timeframe: str, whole: bool) -> IndicatorState | None:
+    """Return the series' state; a series without one (or all of it, when `whole`) is made stale."""
+    state = IndicatorState.objects.filter(asset_id=asset_id, timeframe=timeframe).first()
+    if state is not None and not whole:
+        return state
+    span = candles.aggregate(first=Min("candle_time"), last=Max("candle_time"))
+    if span["first"] is None:
+        return state
+    if state is not None:
+        indicators_mark_stale(asset_id=asset_id, timeframe=timeframe, start=span["first"], end=span["last"])
+        state.refresh_from_db()
+        return state
+    state, created = IndicatorState.objects.get_or_create(
+        asset_id=asset_id,
+        timeframe=timeframe,
+        defaults={"stale_from": span["first"], "stale_until": span["last"]},
+    )
+    if not created:  # another process made it meanwhile: make sure the whole series is covered
+        return _state_get(candles, asset_id=asset_id, timeframe=timeframe, whole=True)
+    return state
+
+
+def indicators_refresh(
+    *, asset_id: int, timeframe: str, whole: bool = False, progress: Progress | None = None
+) -> int:
+    """Recompute the indicators the series' watermark marks stale; return how many candles changed.
+
+    The range from stale_from to stale_until and the DEPENDENT_CANDLES candles after it are
+    computed (the whole series when it has no watermark yet, or when `whole`); only candles
+    whose values differ are written. The watermark is cleared if no write came in meanwhile,
+    else the new range is computed too.
+    """
+    candles = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe)
+    state = _state_get(candles, asset_id=asset_id, timeframe=timeframe, whole=whole)
+    written = 0
+    while state is not None and state.stale_from is not None:
+        if progress is not None:
+            progress.total = (progress.total or 0) + _pending_count(candles, state)
+        written += _range_compute(
+            candles,
+            start=state.stale_from,
+            until=state.stale_until,
+            ppy=periods_per_year(timeframe),
+            progress=progress,
+        )
+        cleared = IndicatorState.objects.filter(pk=state.pk, version=state.version).update(
+            stale_from=None, stale_until=None, computed_at=timezone.now()
+        )
+        state = None if cleared else IndicatorState.objects.get(pk=state.pk)
+    return written
+
+
+def _pending_count(candles, state: IndicatorState) -> int:
+    """Return how many candles a refresh of `state` looks at (index range counts, no table scan)."""
+    stale = candles.filter(candle_time__gte=state.stale_from, candle_time__lte=state.stale_until)
+    after = candles.filter(candle_time__gt=state.stale_until).order_by("candle_time")
+    return stale.count() + after[:DEPENDENT_CANDLES].count()
+
+
+# --- Computing a range -----------------------------------------------------------------------
+
+
 @dataclass
 class _Candle:
     id: int
-    candle_time: object
+    candle_time: datetime
     high: float
     low: float
     close: float
-    empty: bool
+    real: bool
+    stored: dict
 
 
 def _load(candles, *, start, warmup: bool) -> list[_Candle]:
-    """Return the WARMUP_CANDLES candles before `start` (warmup) or up to CHUNK_CANDLES from it."""
-    flagged = candles.annotate(empty=ExpressionWrapper(EMPTY, output_field=BooleanField()))
-    fields = ("id", "candle_time", "high_price", "low_price", "close_price", "empty")
+    """Return the WARMUP_CANDLES candles before `start` (warmup), or up to CHUNK_CANDLES + 1 from it."""
+    fields = ["id", "candle_time", "high_price", "low_price", "close_price", "is_price_point"]
     if warmup:
-        rows = flagged.filter(candle_time__lt=start).order_by("-candle_time").values_list(*fields)
-        rows = list(rows[:WARMUP_CANDLES])[::-1]
+        rows = candles.filter(candle_time__lt=start).order_by("-candle_time").values_list(*fields)
+        rows = [(*row, None) for row in list(rows[:WARMUP_CANDLES])[::-1]]
     else:
-        rows = flagged.filter(candle_time__gte=start).order_by("candle_time").values_list(*fields)
-        rows = rows[:CHUNK_CANDLES]
+        rows = candles.filter(candle_time__gte=start).order_by("candle_time")
+        rows = rows.values_list(*fields, "technical_indicators")[: CHUNK_CANDLES + 1]
     return [
-        _Candle(pk, at, float(high), float(low), float(close), bool(empty))
-        for pk, at, high, low, close, empty in rows
+        _Candle(pk, at, float(high), float(low), float(close), not point, stored or {})
+        for pk, at, high, low, close, point, stored in rows
     ]
+
+
+def _range_compute(candles, *, start, until, ppy: float, progress: Progress | None) -> int:
+    """Compute the candles from `start` through the DEPENDENT_CANDLES after `until`; write the changed."""
+    written, after_until = 0, 0
+    while start is not None:
+        warmup = _load(candles, start=start, warmup=True)
+        chunk = _load(candles, start=start, warmup=False)
+        start = chunk.pop().candle_time if len(chunk) > CHUNK_CANDLES else None
+        window = warmup + chunk
+        frame = indicator_frame(
+            [c.close for c in window],
+            [c.high for c in window],
+            [c.low for c in window],
+            periods_per_year=ppy,
+            real_ohlc=[c.real for c in window],
+        )
+        rows = frame_rows(frame, len(warmup))
+        for index, candle in enumerate(chunk):
+            if candle.candle_time > until:
+                after_until += 1
+                if after_until > DEPENDENT_CANDLES:
+                    del chunk[index:], rows[index:]
+                    start = None
+                    break
+        updates = [(c.id, values) for c, values in zip(chunk, rows, strict=True) if values != c.stored]
+        for first in range(0, len(updates), WRITE_BATCH):
+            _write(updates[first : first + WRITE_BATCH])
+        written += len(updates)
+        if progress is not None:
+            progress.update(len(chunk))
+    return written
 
 
 def _write(batch: list[tuple[int, dict]]) -> None:
@@ -153,62 +299,32 @@ def _write(batch: list[tuple[int, dict]]) -> None:
         )
 
 
-def _first_pending(candles, *, after=None):
-    """Return the candle_time of the first candle to compute, leaving out the first candles of the series."""
-    leaders = candles.order_by("candle_time").values_list("candle_time", flat=True)
-    earliest = leaders[FIRST_DEFINED_INDEX : FIRST_DEFINED_INDEX + 1].first()
-    if earliest is None:
-        return None
-    pending = candles.filter(EMPTY, candle_time__gte=earliest)
-    if after is not None:
-        pending = pending.filter(candle_time__gt=after)
-    return pending.order_by("candle_time").values_list("candle_time", flat=True).first()
+# --- The operators' command ------------------------------------------------------------------
 
 
-def _series_compute(asset_id: int, timeframe: str, *, recompute: bool, progress: Progress | None) -> int:
-    candles = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe)
-    ppy = periods_per_year(timeframe)
-    if recompute:
-        start = candles.order_by("candle_time").values_list("candle_time", flat=True).first()
-    else:
-        start = _first_pending(candles)
-    written = 0
-    while start is not None:
-        warmup = _load(candles, start=start, warmup=True)
-        chunk = _load(candles, start=start, warmup=False)
-        window = warmup + chunk
-        frame = indicator_frame(
-            [c.close for c in window], [c.high for c in window], [c.low for c in window], periods_per_year=ppy
-        )
-        updates = [
-            (candle.id, values)
-            for candle, values in zip(chunk, frame_rows(frame, len(warmup)), strict=True)
-            if (recompute or candle.empty) and values
-        ]
-        for first in range(0, len(updates), WRITE_BATCH):
-            batch = updates[first : first + WRITE_BATCH]
-            _write(batch)
-            if progress is not None:
-                progress.update(len(batch))
-        written += len(updates)
-        if len(chunk) < CHUNK_CANDLES:
-            break
-        last = chunk[-1].candle_time
-        if recompute:
-            start = candles.filter(candle_time__gt=last).order_by("candle_time")
-            start = start.values_list("candle_time", flat=True).first()
-        else:
-            start = _first_pending(candles, after=last)
-    return written
+def _series(*, asset: Asset | None, timeframe: str | None, recompute: bool) -> list[tuple[int, str, bool]]:
+    """Return the (asset id, timeframe, whole) series to refresh, without scanning the candle table.
 
-
-def _selected(*, asset: Asset | None, timeframe: str | None):
-    candles = PriceData.objects.all()
-    if asset is not None:
-        candles = candles.filter(asset=asset)
-    if timeframe is not None:
-        candles = candles.filter(timeframe=timeframe)
-    return candles
+    A series with a watermark is pending when it marks a range (or with `recompute`); one
+    without is looked for with one index probe per asset and timeframe.
+    """
+    assets = Asset.objects.all() if asset is None else Asset.objects.filter(pk=asset.pk)
+    timeframes = [timeframe] if timeframe is not None else list(Timeframe.values)
+    states = IndicatorState.objects.filter(asset__in=assets, timeframe__in=timeframes)
+    known = {(s.asset_id, s.timeframe): s.stale_from is not None for s in states}
+    probes = {
+        f"has_{tf}": Exists(PriceData.objects.filter(asset=OuterRef("pk"), timeframe=tf)) for tf in timeframes
+    }
+    pending = []
+    for row in assets.order_by("pk").values("pk", **probes):
+        for series_timeframe in timeframes:
+            stale = known.get((row["pk"], series_timeframe))
+            if stale is None:
+                if row[f"has_{series_timeframe}"]:
+                    pending.append((row["pk"], series_timeframe, True))
+            elif stale or recompute:
+                pending.append((row["pk"], series_timeframe, recompute))
+    return pending
 
 
 def indicators_compute(
@@ -219,22 +335,104 @@ def indicators_compute(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> int:
-    """Fill the technical indicators of the selected candles and return how many candles were written.
+    """Refresh the indicators of the selected series and return how many candles were written.
 
-    Only candles with empty indicators are computed unless `recompute` is set; `dry_run` rolls
-    the writes back. `progress` gets a total (the candles to look at, an upper bound) and an
-    update after each written batch. A real run commits batch by batch: an interrupted run
-    keeps what it wrote and the next run carries on from there.
+    Incremental: only what the watermarks mark stale is computed (a series never computed is
+    computed whole); `recompute` redoes every selected series; `dry_run` rolls the writes back.
+    `progress` gets a growing total (the candles to look at) and an update after each chunk. A
+    real run commits chunk by chunk: an interrupted run leaves its watermarks for the next run.
     """
-    candles = _selected(asset=asset, timeframe=timeframe)
-    if progress is not None:
-        progress.total = candles.count() if recompute else candles.filter(EMPTY).count()
-    series = candles.order_by("asset_id", "timeframe").values_list("asset_id", "timeframe").distinct()
     with transaction.atomic() if dry_run else nullcontext():
         written = sum(
-            _series_compute(asset_id, series_timeframe, recompute=recompute, progress=progress)
-            for asset_id, series_timeframe in list(series)
+            indicators_refresh(asset_id=asset_id, timeframe=series_timeframe, whole=whole, progress=progress)
+            for asset_id, series_timeframe, whole in _series(
+                asset=asset, timeframe=timeframe, recompute=recompute
+            )
         )
         if dry_run:
             transaction.set_rollback(True)
     return written
+
+
+# --- Recursive analysis (freqtrade's recursive-analysis) -------------------------------------
+
+
+@dataclass
+class RecursiveCheck:
+    """How the latest values of one series change with the warm-up length.
+
+    `changes[key][n]` is the relative change of the latest value computed from the last n + 1
+    candles against the one computed from the whole stored history (None: present in one and
+    missing in the other); `stored[key]` the same for the stored value. An indicator is unstable
+    when its change at the service's warm-up exceeds the tolerance, stale when the stored value
+    does.
+    """
+
+    asset_id: int
+    timeframe: str
+    candles: int
+    latest: datetime | None
+    warmup: int
+    tolerance: float
+    changes: dict[str, dict[int, float | None]]
+    stored: dict[str, float | None]
+
+    def _beyond(self, change) -> bool:
+        return change is None or change > self.tolerance
+
+    @property
+    def unstable(self) -> list[str]:
+        return [key for key, by_length in self.changes.items() if self._beyond(by_length[self.warmup])]
+
+    @property
+    def stale(self) -> list[str]:
+        return [key for key, change in self.stored.items() if self._beyond(change)]
+
+
+def _relative_change(value: float, reference: float) -> float | None:
+    if not (isfinite(value) and isfinite(reference)):
+        return 0.0 if isfinite(value) == isfinite(reference) else None
+    return abs(value - reference) / max(abs(reference), 1e-300) if value != reference else 0.0
+
+
+def indicators_recursive_check(
+    *,
+    asset_id: int,
+    timeframe: str,
+    lengths: tuple[int, ...] = (100, 500),
+    warmup: int | None = None,
+    tolerance: float = 1e-9,
+) -> RecursiveCheck:
+    """Compute the latest candle's indicators from warm-ups of each length and from the whole series.
+
+    `warmup` is the length judged (default: the service's WARMUP_CANDLES); `lengths` are shown
+    beside it. The stored values of the latest candle are compared with the whole-series ones.
+    """
+    warmup = WARMUP_CANDLES if warmup is None else warmup
+    candles = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe).order_by("candle_time")
+    rows = list(
+        candles.values_list("candle_time", "high_price", "low_price", "close_price", "is_price_point")
+    )
+    lengths = tuple(sorted({*lengths, warmup}))
+    check = RecursiveCheck(
+        asset_id, timeframe, len(rows), rows[-1][0] if rows else None, warmup, tolerance, {}, {}
+    )
+    if not rows:
+        return check
+    high, low, close = (np.array([float(row[i]) for row in rows]) for i in (1, 2, 3))
+    real = np.array([not row[4] for row in rows])
+    ppy = periods_per_year(timeframe)
+
+    def latest(first: int) -> dict[str, float]:
+        frame = indicator_frame(
+            close[first:], high[first:], low[first:], periods_per_year=ppy, real_ohlc=real[first:]
+        )
+        return {key: float(values[-1]) for key, values in frame.items()}
+
+    reference = latest(0)
+    by_length = {n: latest(max(0, len(rows) - n - 1)) for n in lengths}
+    stored = candles.reverse().values_list("technical_indicators", flat=True).first() or {}
+    for key, value in reference.items():
+        check.changes[key] = {n: _relative_change(by_length[n][key], value) for n in lengths}
+        check.stored[key] = _relative_change(float(stored.get(key, np.nan)), value)
+    return check

@@ -115,6 +115,13 @@ class Candle(ValidationMixin, TimestampedModel):
     trade_count = models.IntegerField(null=True, blank=True)
     vwap = models.DecimalField(**PRICE, null=True, blank=True)
     technical_indicators = models.JSONField(null=True, blank=True, default=dict)
+    # A price point (e.g. a CoinGecko daily price) has no traded range: open = high = low = close
+    # by construction, so nothing derived from high and low (ATR, True Range) is computed on it.
+    is_price_point = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="One price, not a traded OHLC range: high and low are not real, so ATR is left empty.",
+    )
     candle_time = models.DateTimeField()
 
     class Meta:
@@ -161,3 +168,40 @@ class PriceDataArchive(Candle):
             *candle_constraints("chk_archive_"),
         ]
         indexes = [models.Index(fields=["candle_time"], name="idx_price_archive_candle_time")]
+
+
+class IndicatorState(models.Model):
+    """The watermark of one candle series (asset, timeframe) for its technical indicators.
+
+    Candles from stale_from to stale_until were written since the indicators were last computed;
+    they and the candles after them that depend on them (assets.indicators.DEPENDENT_CANDLES) are
+    what the next indicator refresh computes. Both empty: the stored indicators are current. A
+    series without a row has never been computed by the service (candles written by SQL or the
+    ORM directly): compute_indicators computes it whole once.
+    """
+
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="indicator_states", db_index=False
+    )
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    stale_from = models.DateTimeField(null=True, blank=True)
+    stale_until = models.DateTimeField(null=True, blank=True)
+    # Counts the writes noted: a refresh clears the range only if no write came in meanwhile.
+    version = models.BigIntegerField(default=0, db_default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "indicator_states"
+        ordering = ["asset", "timeframe"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "timeframe"], name="unique_indicator_state"),
+            models.CheckConstraint(
+                condition=Q(stale_from__isnull=True, stale_until__isnull=True)
+                | Q(stale_from__isnull=False, stale_until__isnull=False, stale_from__lte=F("stale_until")),
+                name="chk_indicator_state_range",
+            ),
+            choices_check("timeframe", Timeframe, name="chk_indicator_state_timeframe"),
+        ]
+
+    def __str__(self):
+        return f"{self.asset_id} {self.timeframe} indicators"

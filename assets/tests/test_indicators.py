@@ -16,8 +16,9 @@ from assets.indicators import (
     frame_rows,
     indicator_frame,
     indicators_compute,
+    indicators_mark_stale,
 )
-from assets.models import PriceData
+from assets.models import IndicatorState, PriceData
 from assets.tests.factories import AssetFactory
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -78,8 +79,8 @@ def candles_create(asset, closes, highs=None, lows=None, *, timeframe="1d", star
     PriceData.objects.bulk_create(rows, batch_size=1000)
 
 
-def stored(asset) -> list[dict]:
-    candles = PriceData.objects.filter(asset=asset).order_by("candle_time")
+def stored(asset, timeframe="1d") -> list[dict]:
+    candles = PriceData.objects.filter(asset=asset, timeframe=timeframe).order_by("candle_time")
     return [values or {} for values in candles.values_list("technical_indicators", flat=True)]
 
 
@@ -138,7 +139,8 @@ def test_compute_stores_talib_values_rounded_to_ten_digits(django_assert_max_num
     asset = AssetFactory(symbol="BTC")
     series = random_walk(250)
     candles_create(asset, *series)
-    with django_assert_max_num_queries(8):
+    # Find the series, make its watermark, read warm-up and chunk, write, clear: 12 whatever its length.
+    with django_assert_max_num_queries(12):
         written = indicators_compute(asset=asset)
     rows = stored(asset)
     assert written == 250 - FIRST_DEFINED_INDEX
@@ -147,7 +149,7 @@ def test_compute_stores_talib_values_rounded_to_ten_digits(django_assert_max_num
 
 
 @pytest.mark.django_db
-def test_incremental_run_fills_only_empty_candles_with_full_run_values():
+def test_incremental_run_computes_only_the_noted_range_with_full_run_values():
     asset = AssetFactory(symbol="ETH")
     closes, highs, lows = random_walk(280)
     candles_create(asset, closes[:250], highs[:250], lows[:250])
@@ -156,6 +158,9 @@ def test_incremental_run_fills_only_empty_candles_with_full_run_values():
         technical_indicators={"kept": 1}
     )
     candles_create(asset, closes, highs, lows, skip=range(250))
+    assert indicators_compute(asset=asset) == 0  # written around the service: not noted
+    day = lambda n: START + timedelta(days=n)  # noqa: E731
+    indicators_mark_stale(asset_id=asset.pk, timeframe="1d", start=day(250), end=day(279))
 
     assert indicators_compute(asset=asset) == 30
     assert indicators_compute(asset=asset) == 0
@@ -175,6 +180,9 @@ def test_incremental_values_equal_talib_over_the_warm_up_window(monkeypatch):
     PriceData.objects.filter(asset=asset, candle_time__gte=START + timedelta(days=380)).update(
         technical_indicators={}
     )
+    indicators_mark_stale(
+        asset_id=asset.pk, timeframe="1d", start=START + timedelta(days=380), end=START + timedelta(days=399)
+    )
 
     assert indicators_compute(asset=asset) == 20
     window = expected(*(values[320:] for values in series))
@@ -193,6 +201,12 @@ def test_incremental_run_after_a_long_history_matches_the_full_run():
     PriceData.objects.filter(
         asset=asset, candle_time__gte=START + timedelta(days=WARMUP_CANDLES + 250)
     ).update(technical_indicators=None)
+    indicators_mark_stale(
+        asset_id=asset.pk,
+        timeframe="1d",
+        start=START + timedelta(days=WARMUP_CANDLES + 250),
+        end=START + timedelta(days=WARMUP_CANDLES + 299),
+    )
 
     assert indicators_compute(asset=asset) == 50
     for got, want in zip(stored(asset)[-50:], full[-50:], strict=True):
@@ -223,17 +237,17 @@ def test_recompute_and_filters_and_dry_run():
     candles_create(btc, *series, timeframe="1h")
 
     assert indicators_compute(asset=btc, timeframe="1d", dry_run=True) == 60 - FIRST_DEFINED_INDEX
-    assert not PriceData.objects.exclude(indicators.EMPTY).exists()
+    assert not PriceData.objects.exclude(technical_indicators={}).exists()
+    assert not IndicatorState.objects.exists()
     assert indicators_compute(timeframe="1d") == 2 * (60 - FIRST_DEFINED_INDEX)
     assert PriceData.objects.filter(timeframe="1h", technical_indicators={}).count() == 60
 
     PriceData.objects.filter(asset=btc, timeframe="1d").update(technical_indicators={"stale": 1})
     assert indicators_compute(asset=btc, timeframe="1d") == 0
-    assert indicators_compute(asset=btc, timeframe="1d", recompute=True) == 60 - FIRST_DEFINED_INDEX
-    rows = list(PriceData.objects.filter(asset=btc, timeframe="1d").order_by("candle_time"))
-    assert [r.technical_indicators for r in rows[FIRST_DEFINED_INDEX:]] == expected(*series)[
-        FIRST_DEFINED_INDEX:
-    ]
+    # Every candle differs from what it should hold, the first ones too (they should hold nothing).
+    assert indicators_compute(asset=btc, timeframe="1d", recompute=True) == 60
+    assert stored(btc) == expected(*series)
+    assert indicators_compute(asset=btc, timeframe="1d", recompute=True) == 0
 
 
 @pytest.mark.django_db
@@ -248,4 +262,84 @@ def test_command_summary_and_errors(capsys):
 
     with pytest.raises(CommandError, match="unknown asset 'DOGE'") as error:
         call_command("compute_indicators", "--symbol", "DOGE")
+    assert error.value.returncode == 2
+
+
+def test_atr_is_computed_only_over_runs_of_real_ohlc():
+    closes, highs, lows = (np.array(v, dtype=float) for v in random_walk(120))
+    real = np.zeros(120, dtype=bool)
+    real[40:100] = True  # price points, then 60 real candles, then price points again
+    frame = indicator_frame(closes, highs, lows, real_ohlc=real)
+    atr = frame["atr_14"]
+    assert np.isnan(atr[:54]).all() and np.isnan(atr[100:]).all()  # 14 candles of warm-up after 40
+    np.testing.assert_allclose(atr[40:100], talib.ATR(highs[40:100], lows[40:100], closes[40:100], 14))
+    # The close-based indicators do not care.
+    np.testing.assert_array_equal(frame["ema_26"], indicator_frame(closes, highs, lows)["ema_26"])
+
+
+@pytest.mark.django_db
+def test_price_points_store_no_atr():
+    asset = AssetFactory()
+    series = random_walk(60)
+    candles_create(asset, *series)
+    PriceData.objects.filter(asset=asset, candle_time__lt=START + timedelta(days=30)).update(
+        is_price_point=True
+    )
+    indicators_compute(asset=asset)
+    rows = stored(asset)
+    assert not any("atr_14" in row for row in rows[:44]) and all("atr_14" in row for row in rows[44:])
+    assert all("ema_12" in row for row in rows[FIRST_DEFINED_INDEX:])
+
+
+@pytest.mark.django_db
+def test_check_recursive_judges_every_built_in_indicator(capsys):
+    """Every indicator is stable at the service's warm-up; a short warm-up shows the recursive ones."""
+    asset = AssetFactory(symbol="BTC")
+    candles_create(asset, *random_walk(WARMUP_CANDLES + 400, seed=3))
+    indicators_compute(asset=asset)
+
+    call_command("check_recursive", "--symbol", "btc", "--timeframe", "1d")
+    out = capsys.readouterr().out
+    assert (
+        all(f"\n{key} " in out for key in indicators.INDICATOR_KEYS)
+        and set(indicators.INDICATOR_KEYS) == ALL_KEYS
+    )
+    assert "unstable at 3000 candles (tolerance 1e-09): none; stored values differing: none" in out
+    assert "1 series: every indicator stable and stored as computed" in out
+
+    check = indicators.indicators_recursive_check(asset_id=asset.pk, timeframe="1d", warmup=100)
+    # Windowed indicators need only their window (SMA-200's is longer than 101); recursive ones
+    # remember their seed.
+    assert set(check.unstable) == {
+        "sma_200",
+        "rsi_14",
+        "ema_12",
+        "ema_26",
+        "ema_200",
+        "macd",
+        "macd_signal",
+        "macd_hist",
+        "atr_14",
+    }
+    assert check.changes["sma_200"][100] is None  # 101 candles give no SMA-200 at all
+    assert check.changes["sma_50"][100] < 1e-12 and check.changes["volatility_30"][100] < 1e-12
+    with pytest.raises(CommandError, match="1 of 1 series have unstable or stale indicators") as error:
+        call_command("check_recursive", "--symbol", "BTC", "--warmup", "100")
+    assert error.value.returncode == 1
+    assert "unstable at 100 candles (tolerance 1e-09): rsi_14, sma_200, ema_12" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_check_recursive_reports_stale_stored_values_and_bad_arguments():
+    asset = AssetFactory(symbol="ETH")
+    candles_create(asset, *random_walk(300))
+    indicators_compute(asset=asset)
+    latest = PriceData.objects.filter(asset=asset).latest("candle_time")
+    PriceData.objects.filter(pk=latest.pk).update(
+        technical_indicators={**latest.technical_indicators, "rsi_14": 1.0}
+    )
+    check = indicators.indicators_recursive_check(asset_id=asset.pk, timeframe="1d")
+    assert check.stale == ["rsi_14"] and check.unstable == []
+    with pytest.raises(CommandError, match="--lengths must be whole numbers") as error:
+        call_command("check_recursive", "--lengths", "10,x")
     assert error.value.returncode == 2
