@@ -68,13 +68,16 @@ STAGE_COLUMNS = (
     "market_cap",
 )
 # The COPY text carries every column price_data needs, so that it fits the table and the stage.
-COPY_COLUMNS = ", ".join(("asset_id", "timeframe", "technical_indicators", "is_validated", *STAGE_COLUMNS))
+COPY_COLUMNS = ", ".join(
+    ("asset_id", "timeframe", "technical_indicators", "is_validated", "is_price_point", *STAGE_COLUMNS)
+)
 STAGE_CREATE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS candle_stage (
     asset_id bigint NOT NULL, timeframe varchar(3) NOT NULL, technical_indicators jsonb,
-    is_validated boolean NOT NULL, candle_time timestamptz NOT NULL, open_price numeric NOT NULL,
-    high_price numeric NOT NULL, low_price numeric NOT NULL, close_price numeric NOT NULL,
-    volume numeric NOT NULL, trade_count integer, vwap numeric, market_cap numeric
+    is_validated boolean NOT NULL, is_price_point boolean NOT NULL, candle_time timestamptz NOT NULL,
+    open_price numeric NOT NULL, high_price numeric NOT NULL, low_price numeric NOT NULL,
+    close_price numeric NOT NULL, volume numeric NOT NULL, trade_count integer, vwap numeric,
+    market_cap numeric
 )
 """
 # Optional values a source lacks do not erase what an earlier import stored.
@@ -87,11 +90,13 @@ MERGE_VALUES = {
     "trade_count": "COALESCE(EXCLUDED.trade_count, p.trade_count)",
     "vwap": "COALESCE(EXCLUDED.vwap, p.vwap)",
     "market_cap": "COALESCE(EXCLUDED.market_cap, p.market_cap)",
+    "is_price_point": "EXCLUDED.is_price_point",
 }
 
 
 # A candle whose values change loses what was derived from the old ones: its indicators are
-# computed again by compute_indicators (which fills empty ones) and it is validated again.
+# emptied (the indicator refresh that follows the write computes them again, with the later
+# candles that depend on them) and it must be validated again.
 RESET_ON_CHANGE = "technical_indicators = '{}'::jsonb, is_validated = false"
 
 
@@ -115,8 +120,8 @@ MERGE_SQL = _merge_sql()
 NULL = "\\N"
 
 
-def copy_prefix(asset: Asset, timeframe: str) -> str:
-    return f"{asset.pk}\t{timeframe}\t{{}}\tf\t"
+def copy_prefix(asset: Asset, timeframe: str, *, price_points: bool = False) -> str:
+    return f"{asset.pk}\t{timeframe}\t{{}}\tf\t{'t' if price_points else 'f'}\t"
 
 
 def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
@@ -132,8 +137,10 @@ def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
     ).encode()
 
 
-def batch_write_postgres(*, asset: Asset, timeframe: str, batch: dict, text: bytes) -> tuple[int, int]:
-    """Write one batch; return (inserted, updated).
+def batch_write_postgres(
+    *, asset: Asset, timeframe: str, batch: dict, text: bytes, price_points: bool = False
+) -> tuple[int, int]:
+    """Write one batch; return (inserted, updated). `price_points` is in the COPY text already.
 
     The batch is COPied into the session's staging table and merged with one INSERT ... ON
     CONFLICT DO UPDATE that rewrites only the candles whose values differ. When no candle of the
@@ -196,9 +203,11 @@ def stored_same(stored, new, *, exact: bool) -> bool:
     return stored == new
 
 
-def batch_write_orm(*, asset: Asset, timeframe: str, batch: dict, text=None) -> tuple[int, int]:
+def batch_write_orm(
+    *, asset: Asset, timeframe: str, batch: dict, text=None, price_points: bool = False
+) -> tuple[int, int]:
     """Upsert one batch with bulk_create(update_conflicts=True), skipping unchanged candles."""
-    fields = list(ORM_FIELDS.values())
+    fields = [*ORM_FIELDS.values(), "is_price_point"]
     existing = {
         values[0]: values[1:]
         for values in PriceData.objects.filter(
@@ -209,6 +218,7 @@ def batch_write_orm(*, asset: Asset, timeframe: str, batch: dict, text=None) -> 
     exact = connection.vendor != "sqlite"  # only SQLite stores decimals as doubles
     for row in batch.values():
         values = dict(zip(ORM_FIELDS.values(), row[1:POSITION], strict=True))
+        values["is_price_point"] = price_points
         stored = existing.get(row[0])
         if stored is not None:
             for key, position in (("trade_count", 5), ("vwap", 6), ("market_cap", 7)):
