@@ -6,6 +6,14 @@ from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm
 from .api.serializers import CANDLE_KEYS
 from .models import Asset, PriceData, PriceDataArchive
 from .services.validation import candle_errors
+from .services.writing import (
+    IDENTITY,
+    SOURCE_FIELDS,
+    candle_create,
+    candle_delete,
+    candle_update,
+    candles_delete,
+)
 
 
 @admin.register(Asset)
@@ -87,8 +95,12 @@ class CandleForm(ConstraintForm):
         cleaned = super().clean()
         if any(column in self.errors for column in ("timeframe", *CANDLE_KEYS.values())):
             return cleaned  # a value that did not parse already has its message
-        row = {key: cleaned.get(column) for key, column in CANDLE_KEYS.items()}
-        for key, messages in candle_errors(row, timeframe=cleaned.get("timeframe")).items():
+
+        def value(column):  # a read-only field (the identity of a stored candle) is not in the form
+            return cleaned[column] if column in self.fields else getattr(self.instance, column, None)
+
+        row = {key: value(column) for key, column in CANDLE_KEYS.items()}
+        for key, messages in candle_errors(row, timeframe=value("timeframe")).items():
             column = CANDLE_KEYS.get(key)
             for message in messages:
                 self.add_error(column if column in self.fields else None, message)
@@ -97,7 +109,42 @@ class CandleForm(ConstraintForm):
 
 @admin.register(PriceData)
 class PriceDataAdmin(CandleAdmin):
+    """Candles are written by the candle service (assets.services.writing): a changed candle loses
+    its validation and its indicators, and they and the later candles' are computed again."""
+
     form = CandleForm
+    list_display = (*CandleAdmin.list_display, "is_price_point")
+    list_filter = (*CandleAdmin.list_filter, "is_price_point")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [*super().get_readonly_fields(request, obj), "technical_indicators"]
+        return fields + list(IDENTITY) if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        values = {
+            name: form.cleaned_data[name]
+            for name in (*SOURCE_FIELDS, "is_validated")
+            if name in form.cleaned_data
+        }
+        if change:
+            changes = {name: value for name, value in values.items() if name in form.changed_data}
+            candle = candle_update(candle=obj, changes=changes)
+        else:
+            candle = candle_create(
+                asset=obj.asset, timeframe=obj.timeframe, candle_time=obj.candle_time, **values
+            )
+        obj.pk, obj.technical_indicators, obj.is_validated = (
+            candle.pk,
+            candle.technical_indicators,
+            candle.is_validated,
+        )
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        candle_delete(candle=obj)
+
+    def delete_queryset(self, request, queryset):
+        candles_delete(candles=queryset)
 
 
 @admin.register(PriceDataArchive)

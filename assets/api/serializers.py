@@ -56,11 +56,14 @@ class CandleRowsMixin:
 
 
 class PriceDataSerializer(CandleRowsMixin, BaseModelSerializer):
+    """A candle; written through the candle service. Its indicators are derived: read-only."""
+
     asset_symbol = serializers.CharField(source="asset.symbol", read_only=True)
 
     class Meta:
         model = PriceData
         fields = "__all__"
+        read_only_fields = ("technical_indicators", "created_at", "updated_at")
 
 
 class PriceDataArchiveSerializer(BaseModelSerializer):

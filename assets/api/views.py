@@ -1,5 +1,6 @@
 """Assets (by id or symbol), their candles, and the live and archived candle tables."""
 
+from django.db import transaction
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +17,7 @@ from .. import candle_cache
 from ..filtersets import AssetFilterSet, PriceDataArchiveFilterSet, PriceDataFilterSet
 from ..models import Asset, PriceData, PriceDataArchive
 from ..selectors import candle_orderings, candles_page
-from ..services.writing import candles_upsert
+from ..services.writing import candle_create, candle_delete, candle_update, candles_upsert
 from .serializers import (
     MAX_CANDLES,
     AssetSerializer,
@@ -157,10 +158,39 @@ class CandleListMixin(TimeSeriesMixin):
 
 
 class PriceDataViewSet(CandleListMixin, BaseModelViewSet):
+    """`price-data/`: every write goes through the candle service, so a changed candle loses its
+    validation and its indicators, and they and the later candles' are computed again."""
+
     queryset = PriceData.objects.all()
     serializer_class = PriceDataSerializer
     filterset_class = PriceDataFilterSet
     ordering = ("-candle_time",)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        with transaction.atomic():
+            candle = candle_create(
+                asset=data.pop("asset"),
+                timeframe=data.pop("timeframe"),
+                candle_time=data.pop("candle_time"),
+                **data,
+            )
+            self.audit("create", candle, serializer.validated_data)
+        serializer.instance = candle
+
+    def perform_update(self, serializer):
+        before = {name: getattr(serializer.instance, name) for name in serializer.validated_data}
+        with transaction.atomic():
+            candle = candle_update(candle=serializer.instance, changes=serializer.validated_data)
+            self.audit(
+                "update", candle, [name for name, value in before.items() if getattr(candle, name) != value]
+            )
+        serializer.instance = candle
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            self.audit("delete", instance)
+            candle_delete(candle=instance)
 
 
 class PriceDataArchiveViewSet(CandleListMixin, BaseReadOnlyModelViewSet):

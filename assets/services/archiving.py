@@ -23,6 +23,7 @@ ARCHIVE_COLUMNS = (
     "vwap",
     "technical_indicators",
     "is_validated",
+    "is_price_point",
     "created_at",
     "updated_at",
 )

@@ -40,6 +40,8 @@ class ImportReport:
     first_time: datetime | None = None
     last_time: datetime | None = None
     dry_run: bool = False
+    price_points: bool = False  # one price a period (CoinGecko): no traded range, so no ATR
+    indicators: int | None = None  # candles whose indicators changed; None when not computed
 
     @property
     def missing(self) -> int:
@@ -105,9 +107,14 @@ def candles_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    indicators: bool = True,
 ) -> ImportReport:
     """Import a candle file for `asset`: detect its format, check the timeframe, upsert the good
     rows, reject the bad ones with their line, report the gaps. A dry run rolls everything back.
+
+    Price points (a CoinGecko export or market_chart) are stored as such. The indicators of the
+    written candles and of the later ones are computed after the write unless `indicators` is
+    False (a bulk load: compute_indicators does it later, from the series' watermark).
 
     Raises ImportFormatError (and its TimeframeMismatch) when the file cannot be read as candles.
     """
@@ -115,7 +122,14 @@ def candles_import(
     if not path.is_file():
         raise ImportFormatError(f"no such file: {path}")
     candles = read_candles(path, fmt=fmt, timeframe=timeframe)
-    report = ImportReport(str(path), candles.fmt, candles.timeframe, candles.unit, dry_run=dry_run)
+    report = ImportReport(
+        str(path),
+        candles.fmt,
+        candles.timeframe,
+        candles.unit,
+        dry_run=dry_run,
+        price_points=candles.source.points,
+    )
     if progress is not None and candles.total:
         progress.total = candles.total
 
@@ -133,6 +147,8 @@ def candles_import(
                 progress=progress,
                 on_batch=_GapTracker(report),
                 read_ahead=True,
+                price_points=report.price_points,
+                indicators=indicators and not dry_run,
             )
             if dry_run:
                 raise _DryRun
@@ -141,6 +157,8 @@ def candles_import(
     finally:
         candles.close()
     report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
+    if indicators and not dry_run:
+        report.indicators = result.indicators
     # Every row read was rejected (bad or repeated) or written, updated or left unchanged once.
     report.rows_read = result.inserted + result.updated + result.unchanged + len(result.rejected)
     report.rejected = sorted(result.rejected, key=lambda r: r.index_or_line)

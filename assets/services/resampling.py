@@ -31,7 +31,8 @@ def candles_resample(
 
     Each period gets the first open, the highest high, the lowest low, the last close and the sum
     of the volumes. Only complete periods are built: those the stored data covers from their start
-    to their end (a missing candle inside a period means no trades, not missing data).
+    to their end (a missing candle inside a period means no trades, not missing data). A period
+    with a price point in it is a price point too: its high and low are not a traded range.
     """
     _resample_check(source_tf, target_tf)
     candles = PriceData.objects.filter(asset=asset, timeframe=source_tf).order_by("candle_time")
@@ -47,14 +48,16 @@ def candles_resample(
     def periods() -> Iterator[dict]:
         period = None
         values = candles.values_list(
-            "candle_time", "open_price", "high_price", "low_price", "close_price", "volume"
+            "candle_time", "open_price", "high_price", "low_price", "close_price", "volume", "is_price_point"
         )
-        for moment, open_, high, low, close, volume in values.iterator(chunk_size=10_000):
+        for moment, open_, high, low, close, volume, point in values.iterator(chunk_size=10_000):
             start = floor_time(moment, target_tf)
             if period is None or period["candle_time"] != start:
                 if period and complete(period):
                     yield period
                 period = {"candle_time": start, "open": open_, "high": high, "low": low, "volume": Decimal(0)}
+                period["point"] = False
+            period["point"] |= point
             period["high"] = max(period["high"], high)
             period["low"] = min(period["low"], low)
             period["close"] = close
@@ -62,4 +65,16 @@ def candles_resample(
         if period and complete(period):
             yield period
 
-    return candles_upsert(asset=asset, timeframe=target_tf, rows=periods(), progress=progress)
+    built = {False: [], True: []}
+    for period in periods():
+        built[period.pop("point")].append(period)
+    result = UpsertResult()
+    for points, rows in built.items():
+        if rows:
+            part = candles_upsert(
+                asset=asset, timeframe=target_tf, rows=rows, progress=progress, price_points=points
+            )
+            for name in ("inserted", "updated", "unchanged", "indicators"):
+                setattr(result, name, getattr(result, name) + getattr(part, name))
+            result.rejected += part.rejected
+    return result

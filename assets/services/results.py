@@ -28,3 +28,4 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    indicators: int = 0  # candles whose indicators the refresh after the write changed

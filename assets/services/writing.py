@@ -3,12 +3,15 @@
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max, Min, QuerySet
 
 from cryptopredict.choices import Timeframe
 
 from ..candle_cache import candles_changed
 from ..candle_writes import (
+    ORM_FIELDS,
     POSITION,
     batch_write_orm,
     batch_write_postgres,
@@ -17,9 +20,10 @@ from ..candle_writes import (
     prefetched,
 )
 from ..importers import ImportFormatError
-from ..models import Asset
+from ..indicators import indicators_mark_stale, indicators_refresh
+from ..models import Asset, PriceData
 from .results import Progress, Rejection, UpsertResult
-from .validation import _candle_fast, _candle_slow, _clean_values
+from .validation import _candle_fast, _candle_slow, _clean_values, candle_errors
 
 BATCH_SIZE = 50_000
 
@@ -79,9 +83,18 @@ def candles_upsert(
     on_batch: Callable[[Iterable[datetime]], None] | None = None,
     method: str = "auto",
     read_ahead: bool = False,
+    price_points: bool = False,
+    indicators: bool = True,
 ) -> UpsertResult:
     """Validate and upsert candles of one asset and timeframe; return what was inserted, updated,
     left unchanged and rejected (with each row's `line`, else `index`, else position).
+
+    `price_points` marks the candles as price points (one price a period, no traded range). A
+    candle whose values change loses its indicators and its validation; each batch notes its
+    time range on the series' indicator watermark, and with `indicators` (the default) the
+    indicators of the written candles and of the later ones that depend on them are computed
+    at the end (assets.indicators.indicators_refresh). `indicators=False` is for bulk loads:
+    the watermark keeps what compute_indicators has to do.
 
     Good rows are stored even when others are rejected; each batch is one transaction. On
     PostgreSQL the rows are COPied into a staging table and merged with one INSERT ... ON CONFLICT
@@ -97,7 +110,7 @@ def candles_upsert(
     copy = method == "copy" or (method == "auto" and connection.vendor == "postgresql")
     write = batch_write_postgres if copy else batch_write_orm
     # The COPY text is built with the batch, so that read-ahead does all of the Python work.
-    prefix = copy_prefix(asset, timeframe)
+    prefix = copy_prefix(asset, timeframe, price_points=price_points)
 
     def prepared() -> Iterator[tuple[dict, bytes | None]]:
         for batch in _batches(clean, size=batch_size, rejected=result.rejected):
@@ -107,7 +120,13 @@ def candles_upsert(
 
     for batch, text in prefetched(prepared()) if read_ahead else prepared():
         with transaction.atomic():
-            inserted, updated = write(asset=asset, timeframe=timeframe, batch=batch, text=text)
+            inserted, updated = write(
+                asset=asset, timeframe=timeframe, batch=batch, text=text, price_points=price_points
+            )
+            if inserted or updated:
+                indicators_mark_stale(
+                    asset_id=asset.pk, timeframe=timeframe, start=min(batch), end=max(batch)
+                )
         result.inserted += inserted
         result.updated += updated
         result.unchanged += len(batch) - inserted - updated
@@ -115,4 +134,113 @@ def candles_upsert(
             progress.update(len(batch))
     if result.inserted or result.updated:
         candles_changed(asset_id=asset.pk)
+        if indicators:
+            result.indicators = indicators_refresh(asset_id=asset.pk, timeframe=timeframe)
     return result
+
+
+# --- One candle (the API's price-data/{id}/ and the admin's candle form) ------------------------
+
+IDENTITY = ("asset", "timeframe", "candle_time")
+# Row key (as candle_errors reads it) -> column.
+CANDLE_COLUMNS = {"candle_time": "candle_time", **ORM_FIELDS}
+# The columns that hold what the source said; a change to one of them makes derived values stale.
+SOURCE_FIELDS = (*ORM_FIELDS.values(), "is_price_point")
+
+
+def _candle_check(values: Mapping) -> None:
+    """Raise a ValidationError naming the column, as the import would reject the row."""
+    row = {key: values.get(column) for key, column in CANDLE_COLUMNS.items()}
+    errors = candle_errors(row, timeframe=values.get("timeframe"))
+    if errors:
+        raise ValidationError({CANDLE_COLUMNS.get(key, key): messages for key, messages in errors.items()})
+
+
+def _written(*, asset_id: int, timeframe: str, candle_time: datetime) -> None:
+    """Note a written (or deleted) candle on the series' watermark and refresh the series' indicators.
+
+    In the write's transaction, so the candle and the indicators that follow from it commit together.
+    """
+    indicators_mark_stale(asset_id=asset_id, timeframe=timeframe, start=candle_time, end=candle_time)
+    candles_changed(asset_id=asset_id)
+    indicators_refresh(asset_id=asset_id, timeframe=timeframe)
+
+
+@transaction.atomic
+def candle_create(*, asset: Asset, timeframe: str, candle_time: datetime, **values) -> PriceData:
+    """Create one candle, checked as an imported row; its indicators and the later ones follow.
+
+    `values` are PriceData columns (open_price ... market_cap, is_price_point, is_validated).
+    """
+    unknown = sorted(set(values) - {*SOURCE_FIELDS, "is_validated"})
+    if unknown:
+        raise ValidationError({name: "Not a column a candle write sets." for name in unknown})
+    _candle_check({"timeframe": timeframe, "candle_time": candle_time, **values})
+    if PriceData.objects.filter(asset=asset, timeframe=timeframe, candle_time=candle_time).exists():
+        at = f"{candle_time:%Y-%m-%d %H:%M}"
+        raise ValidationError({"candle_time": f"{asset.symbol} has a {timeframe} candle at {at} already."})
+    candle = PriceData.objects.create(asset=asset, timeframe=timeframe, candle_time=candle_time, **values)
+    _written(asset_id=asset.pk, timeframe=timeframe, candle_time=candle_time)
+    candle.refresh_from_db(fields=["technical_indicators"])
+    return candle
+
+
+@transaction.atomic
+def candle_update(*, candle: PriceData, changes: Mapping) -> PriceData:
+    """Change one candle's values, checked as an imported row; return it as stored.
+
+    When a source value changes (prices, volume, market cap, vwap, trades, is_price_point) the
+    candle loses its validation and its indicators, and they and the later candles' are
+    computed again; setting only is_validated changes just that.
+    The asset, timeframe and time of a candle are its identity: they cannot change.
+    """
+    moved = [name for name in IDENTITY if name in changes and changes[name] != getattr(candle, name)]
+    if moved:
+        raise ValidationError(
+            {
+                name: "A candle's asset, timeframe and time cannot change: delete it and create another."
+                for name in moved
+            }
+        )
+    unknown = sorted(set(changes) - {*IDENTITY, *SOURCE_FIELDS, "is_validated"})
+    if unknown:
+        raise ValidationError({name: "Not a column a candle write sets." for name in unknown})
+    candle = PriceData.objects.select_for_update().get(pk=candle.pk)
+    merged = {name: getattr(candle, name) for name in (*IDENTITY, *SOURCE_FIELDS)} | dict(changes)
+    _candle_check(merged)
+    changed = [name for name in SOURCE_FIELDS if name in changes and changes[name] != getattr(candle, name)]
+    for name in changed:
+        setattr(candle, name, changes[name])
+    if changed:
+        candle.technical_indicators, candle.is_validated = {}, False
+        candle.save()
+        _written(asset_id=candle.asset_id, timeframe=candle.timeframe, candle_time=candle.candle_time)
+        candle.refresh_from_db(fields=["technical_indicators"])
+    elif "is_validated" in changes and changes["is_validated"] != candle.is_validated:
+        candle.is_validated = changes["is_validated"]
+        candle.save(update_fields=["is_validated", "updated_at"])
+    return candle
+
+
+@transaction.atomic
+def candle_delete(*, candle: PriceData) -> None:
+    """Delete one candle; the indicators of the later candles are computed again without it."""
+    candles_delete(candles=PriceData.objects.filter(pk=candle.pk))
+
+
+@transaction.atomic
+def candles_delete(*, candles: QuerySet[PriceData]) -> int:
+    """Delete candles and return how many; each series' indicators are computed again without them."""
+    spans = list(
+        candles.order_by()
+        .values("asset_id", "timeframe")
+        .annotate(start=Min("candle_time"), end=Max("candle_time"))
+    )
+    deleted = candles.delete()[1].get(PriceData._meta.label, 0)
+    for span in spans:
+        indicators_mark_stale(
+            asset_id=span["asset_id"], timeframe=span["timeframe"], start=span["start"], end=span["end"]
+        )
+        candles_changed(asset_id=span["asset_id"])
+        indicators_refresh(asset_id=span["asset_id"], timeframe=span["timeframe"])
+    return deleted

@@ -163,8 +163,13 @@ def test_a_changed_candle_loses_its_derived_indicators_and_validation(method):
     asset = AssetFactory()
     candles_upsert(asset=asset, timeframe="1m", rows=[candle(0), candle(1)], method=method)
     stored(asset, "1m").update(technical_indicators={"rsi_14": 55.0}, is_validated=True)
+    # Without the refresh that follows by default (test_indicator_writes), to see the reset alone.
     result = candles_upsert(
-        asset=asset, timeframe="1m", rows=[candle(0, close="11.5"), candle(1)], method=method
+        asset=asset,
+        timeframe="1m",
+        rows=[candle(0, close="11.5"), candle(1)],
+        method=method,
+        indicators=False,
     )
     assert (result.updated, result.unchanged) == (1, 1)
     changed, same = stored(asset, "1m")

@@ -3,8 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from assets.indicators import INDICATOR_KEYS, WARMUP_CANDLES, indicators_recursive_check
 from assets.models import Asset, PriceData
 from cryptopredict.choices import Timeframe
+from cryptopredict.management.common import BAD_ARGUMENTS, REJECTED
 
-from ._shared import BAD_ARGUMENTS, REJECTED_INPUT, asset_get
+from ._shared import asset_get
 
 
 class Command(BaseCommand):
@@ -62,7 +63,7 @@ class Command(BaseCommand):
         if failing:
             raise CommandError(
                 f"{failing} of {len(series)} series have unstable or stale indicators",
-                returncode=REJECTED_INPUT,
+                returncode=REJECTED,
             )
         self.stdout.write(f"{len(series)} series: every indicator stable and stored as computed")
 

@@ -42,6 +42,12 @@ class Command(BaseCommand):
         parser.add_argument("--rejects", metavar="FILE", help="write the rejected rows (line, reason) as CSV")
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
         parser.add_argument("--create-asset", action="store_true", help="create the asset when it is unknown")
+        parser.add_argument(
+            "--no-indicators",
+            action="store_true",
+            help="leave the indicators to compute_indicators (bulk loads); by default the written "
+            "candles' indicators and those of the later candles that depend on them are computed",
+        )
 
     def handle(self, *args, **options):
         path = existing_file(options["file"])
@@ -85,6 +91,7 @@ class Command(BaseCommand):
                     fmt=options["format"],
                     dry_run=options["dry_run"],
                     progress=None if bar.disable else bar,
+                    indicators=not options["no_indicators"],
                 )
         except ImportFormatError as exc:
             raise CommandError(f"{path.name}: {exc}", returncode=REJECTED) from None
@@ -103,6 +110,10 @@ class Command(BaseCommand):
         if report.first_time:
             first, last = report.first_time, report.last_time
             self.stdout.write(f"candles from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC")
+        if report.price_points:
+            self.stdout.write("price points (one price a period, no traded range): stored without ATR")
+        if report.indicators is not None:
+            self.stdout.write(f"indicators changed on {report.indicators} candles")
         if report.gaps:
             self.stdout.write(f"{len(report.gaps)} gaps, {report.missing} candles missing:")
             for gap in report.gaps[:SHOWN_GAPS]:
