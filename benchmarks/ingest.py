@@ -4,6 +4,8 @@ Generates N one-minute candles (a random walk) as a Binance kline CSV, then time
   (a) a raw COPY of the same rows into an empty copy of price_data (same indexes and checks),
   (b) import_candles of the file for a fresh asset (a subprocess: its own peak memory is measured;
       the time and memory of starting Django, measured with `import_candles --help`, are left out),
+      with --no-indicators, as the COPY of (a) computes none either (benchmarks/indicators.py
+      measures the indicator refresh),
   (c) the same import again (every row conflicts, nothing changes),
   (d) the bulk_create path on the first 100,000 rows,
 and prints rows/s, the ratios b/a and b/d and the peak memory of (b) against the targets.
@@ -100,7 +102,7 @@ def child_run(*arguments: str) -> tuple[float, float, str]:
 
 def import_run(csv_path: Path, symbol: str) -> tuple[float, float, str]:
     """Run import_candles in a child process; return its seconds, peak RSS in MB and summary line."""
-    seconds, peak, output = child_run("import_candles", str(csv_path), "--symbol", symbol)
+    seconds, peak, output = child_run("import_candles", str(csv_path), "--symbol", symbol, "--no-indicators")
     return seconds, peak, output.splitlines()[0]
 
 
@@ -112,7 +114,9 @@ def bulk_path(csv_path: Path, asset: Asset, rows: int) -> float:
             target.write(line)
     candles = read_candles(head)
     started = time.perf_counter()
-    result = candles_upsert(asset=asset, timeframe="1m", rows=candles.rows, method="bulk_create")
+    result = candles_upsert(
+        asset=asset, timeframe="1m", rows=candles.rows, method="bulk_create", indicators=False
+    )
     seconds = time.perf_counter() - started
     candles.close()
     assert result.inserted == rows, result

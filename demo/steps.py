@@ -2,9 +2,11 @@
 indicators and snapshots, a demo watchlist and portfolio with real trades, and the AI models' runs.
 
 Every step is idempotent and returns one line for the command to print. The demo assets are
-BTC and ETH in USD (daily candles from CoinGecko exports) and the Binance pairs ETHBTC, ADABTC
-and TRXBTC quoted in BTC (5-minute candles from freqtrade files, January 2018): a pair is its own
-asset, named by its Binance symbol, with quote_currency "BTC".
+BTC and ETH in USD and the Binance pairs ETHBTC, ADABTC and TRXBTC quoted in BTC (5-minute
+candles from freqtrade files, January 2018): a pair is its own asset, named by its Binance
+symbol, with quote_currency "BTC". BTC's daily candles are Binance's real OHLC (BTC/USDT) from
+2017-08-17 to 2023-12-05 and CoinGecko's daily prices (price points: no traded range) before and
+after; ETH's are CoinGecko prices throughout.
 """
 
 import os
@@ -19,11 +21,13 @@ from django.db import transaction
 from django.db.models import Count
 
 from assets.choices import AssetType
+from assets.importers import read_candles
 from assets.indicators import indicators_compute
 from assets.models import Asset, PriceData
 from assets.services.asset_import import assets_import
 from assets.services.importing import candles_import
 from assets.services.resampling import candles_resample
+from assets.services.writing import candles_upsert
 from cryptopredict.choices import UserRole
 from demo.ai import ai_demo_run
 from macro.services.snapshots import snapshots_build
@@ -44,8 +48,8 @@ ASSETS = [
     ("ADABTC", "Cardano / Bitcoin", "BTC", {"coingecko": "cardano", "binance": "ADABTC"}),
     ("TRXBTC", "TRON / Bitcoin", "BTC", {"coingecko": "tron", "binance": "TRXBTC"}),
 ]
+BTC_PRICES, BTC_OHLC = "coingecko_btc-usd-max.csv", "binance_BTCUSDT-1d.csv"
 CANDLE_FILES = [
-    ("BTC", "coingecko_btc-usd-max.csv", "1d"),
     ("ETH", "coingecko_eth-usd-max.csv", "1d"),
     ("ETHBTC", "ETH_BTC-5m.feather", "5m"),
     ("ADABTC", "ADA_BTC-5m.feather", "5m"),
@@ -118,10 +122,31 @@ def demo_assets() -> str:
     )
 
 
+def _btc_daily() -> tuple[list[dict], list[dict]]:
+    """Return BTC's daily candles: (real OHLC where Binance has the day, CoinGecko price points elsewhere).
+
+    Binance's candles keep CoinGecko's market cap of the same day (the kline file has none).
+    """
+    prices, ohlc = (read_candles(DEMO_DIR / name, timeframe="1d") for name in (BTC_PRICES, BTC_OHLC))
+    try:
+        points, real = list(prices.rows), list(ohlc.rows)
+    finally:
+        prices.close()
+        ohlc.close()
+    caps = {row["candle_time"]: row.get("market_cap") for row in points}
+    days = {row["candle_time"] for row in real}
+    real = [row | {"market_cap": caps.get(row["candle_time"])} for row in real]
+    return real, [row for row in points if row["candle_time"] not in days]
+
+
 def demo_candles() -> str:
     """Import the demo candle files and build weekly and hourly candles from them."""
-    assets = Asset.objects.in_bulk([symbol for symbol, *_ in CANDLE_FILES], field_name="symbol")
+    assets = Asset.objects.in_bulk(["BTC", *(symbol for symbol, *_ in CANDLE_FILES)], field_name="symbol")
+    real, points = _btc_daily()
     inserted = unchanged = 0
+    for rows, price_points in ((points, True), (real, False)):
+        result = candles_upsert(asset=assets["BTC"], timeframe="1d", rows=rows, price_points=price_points)
+        inserted, unchanged = inserted + result.inserted + result.updated, unchanged + result.unchanged
     for symbol, file, timeframe in CANDLE_FILES:
         report = candles_import(path=DEMO_DIR / file, asset=assets[symbol], timeframe=timeframe)
         inserted, unchanged = inserted + report.inserted + report.updated, unchanged + report.unchanged
@@ -180,7 +205,9 @@ def demo_snapshots() -> str:
     return f"{counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
 
 
-# Alice's demo portfolio: (symbol, action, quantity, day) at that day's close, fee 0.1%.
+# Alice's demo portfolio: (symbol, action, quantity, day), each executed at 00:00 UTC of the day at
+# the open of the day's candle - the price known then (the close is known only at the day's end) -
+# with a 0.1% fee.
 DEMO_TRADES = [
     ("BTC", "buy", Decimal("0.5"), date(2020, 3, 16)),
     ("ETH", "buy", Decimal("10"), date(2020, 12, 1)),
@@ -208,7 +235,7 @@ def demo_portfolios() -> str:
         return "alice's watchlist and portfolio exist"
     for symbol, action, quantity, day in sorted(DEMO_TRADES, key=lambda trade: trade[3]):
         moment = datetime.combine(day, time(), tzinfo=UTC)
-        price = PriceData.objects.get(asset=assets[symbol], timeframe="1d", candle_time=moment).close_price
+        price = PriceData.objects.get(asset=assets[symbol], timeframe="1d", candle_time=moment).open_price
         trade_action_create(
             portfolio=portfolio,
             asset=assets[symbol],

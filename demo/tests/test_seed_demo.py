@@ -5,6 +5,7 @@ for this module, in a transaction rolled back at its end, and on PostgreSQL only
 slowest thing the suite does, and the production database is PostgreSQL.
 """
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -95,6 +96,32 @@ def test_seed_demo_twice_is_idempotent(seeded):
     assert [name for name, rows in state["rows"].items() if not rows] == []
     portfolio = Portfolio.objects.get(user__email="alice@cryptopredict.local")
     assert portfolio.trade_actions.count() == 4 and portfolio.holdings.count() == 2
+
+
+def test_seed_demo_loads_real_btc_ohlc_and_marks_price_points(seeded):
+    btc = PriceData.objects.filter(asset__symbol="BTC", timeframe="1d")
+    binance = (datetime(2017, 8, 17, tzinfo=UTC), datetime(2023, 12, 5, tzinfo=UTC))
+    assert btc.filter(is_price_point=False).count() == 2302 == btc.filter(candle_time__range=binance).count()
+    assert not btc.filter(is_price_point=False).exclude(candle_time__range=binance).exists()
+    assert not PriceData.objects.filter(asset__symbol="ETH", is_price_point=False).exists()
+    real = btc.get(candle_time=datetime(2020, 3, 16, tzinfo=UTC))
+    assert real.high_price > real.low_price and real.market_cap  # Binance's range, CoinGecko's cap
+    assert "atr_14" in real.technical_indicators
+    point = btc.get(candle_time=datetime(2016, 1, 1, tzinfo=UTC))
+    assert point.open_price == point.high_price == point.low_price == point.close_price
+    assert "atr_14" not in point.technical_indicators and "ema_200" in point.technical_indicators
+    # A week with a price point in it is a price point too.
+    weeks = PriceData.objects.filter(asset__symbol="BTC", timeframe="1w")
+    assert weeks.filter(is_price_point=True).exists() and weeks.filter(is_price_point=False).exists()
+    # Demo trades are priced at what was known at their time: the open of their day.
+    trade = Portfolio.objects.get(user__email="alice@cryptopredict.local").trade_actions.get(
+        asset__symbol="BTC", executed_at=real.candle_time
+    )
+    assert trade.price == real.open_price
+    # The stored indicators are TA-Lib's over the stored candles, and stable in their warm-up.
+    out = StringIO()
+    call_command("check_recursive", "--symbol", "BTC", "--timeframe", "1d", stdout=out)
+    assert "every indicator stable and stored as computed" in out.getvalue()
 
 
 def test_seed_demo_trains_runs_and_evaluates_every_built_in_model(seeded):

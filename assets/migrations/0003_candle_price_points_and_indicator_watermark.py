@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0001_initial'),
+        ('assets', '0002_price_data_timeframe_time_index'),
     ]
 
     operations = [
