@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.db.models import F
 
-from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm
+from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, ReadOnlyAdmin
 
 from .api.serializers import CANDLE_KEYS
-from .models import Asset, PriceData, PriceDataArchive
+from .models import Asset, IndicatorState, PriceData, PriceDataArchive
 from .services.validation import candle_errors
 from .services.writing import (
     IDENTITY,
@@ -151,3 +151,14 @@ class PriceDataAdmin(CandleAdmin):
 class PriceDataArchiveAdmin(CandleAdmin):
     form = CandleForm
     list_display = (*CandleAdmin.list_display, "archived_at")
+
+
+@admin.register(IndicatorState)
+class IndicatorStateAdmin(ReadOnlyAdmin):
+    """Each candle series' indicator watermark: a stale range is what the next refresh computes."""
+
+    list_display = ("asset", "timeframe", "stale_from", "stale_until", "computed_at", "version")
+    list_filter = ("timeframe",)
+    list_select_related = ("asset",)
+    search_fields = ("=asset__symbol",)
+    ordering = ("asset__symbol", "timeframe")

@@ -149,6 +149,7 @@ FRAME_COLUMNS = {
     "low": "low_price",
     "volume": "volume",
     "market_cap": "market_cap",
+    "price_point": "is_price_point",  # 1.0 on a price point (no traded range), 0.0 on real OHLC
 }
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 
 from assets.choices import AssetType
-from assets.models import Asset, PriceData, PriceDataArchive
+from assets.models import Asset, IndicatorState, PriceData, PriceDataArchive
 from cryptopredict.choices import Timeframe
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -49,3 +49,15 @@ class PriceDataFactory(factory.django.DjangoModelFactory):
 class PriceDataArchiveFactory(PriceDataFactory):
     class Meta:
         model = PriceDataArchive
+
+
+class IndicatorStateFactory(factory.django.DjangoModelFactory):
+    """A series' indicator watermark with a stale range noted."""
+
+    class Meta:
+        model = IndicatorState
+
+    asset = factory.SubFactory(AssetFactory)
+    timeframe = Timeframe.D1
+    stale_from = EPOCH
+    stale_until = EPOCH + timedelta(days=3)

@@ -23,7 +23,12 @@ from ai.tests.factories import (
     ModelPredictionJobFactory,
     ModelTrainingJobFactory,
 )
-from assets.tests.factories import AssetFactory, PriceDataArchiveFactory, PriceDataFactory
+from assets.tests.factories import (
+    AssetFactory,
+    IndicatorStateFactory,
+    PriceDataArchiveFactory,
+    PriceDataFactory,
+)
 from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
 from sectors.tests.factories import (
     AICrossSectorAnalysisFactory,
@@ -112,6 +117,11 @@ TABLE = {
     PriceDataArchiveFactory: {
         "unique_archive_candle": Dup(("asset", "timeframe", "candle_time")),
         **candle_cases("chk_archive_"),
+    },
+    IndicatorStateFactory: {
+        "unique_indicator_state": Dup(("asset", "timeframe")),
+        "chk_indicator_state_range": {"stale_until": None},
+        "chk_indicator_state_timeframe": {"timeframe": BAD},
     },
     AIModelFactory: {
         "chk_confidence_threshold": {"min_confidence_threshold": 1.5},
@@ -316,7 +326,7 @@ FACTORIES = [
 
 def test_every_model_has_a_factory():
     assert {f._meta.model for f in FACTORIES} == set(project_models())
-    assert len(project_models()) == 27
+    assert len(project_models()) == 28
 
 
 @pytest.mark.django_db
