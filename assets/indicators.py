@@ -231,15 +231,15 @@ class _Candle:
     stored: dict
 
 
-def _load(candles, *, start, warmup: bool) -> list[_Candle]:
-    """Return the WARMUP_CANDLES candles before `start` (warmup), or up to CHUNK_CANDLES + 1 from it."""
+def _load(candles, *, start, warmup: bool, limit: int = CHUNK_CANDLES) -> list[_Candle]:
+    """Return the WARMUP_CANDLES candles before `start` (warmup), or up to `limit` + 1 from it."""
     fields = ["id", "candle_time", "high_price", "low_price", "close_price", "is_price_point"]
     if warmup:
         rows = candles.filter(candle_time__lt=start).order_by("-candle_time").values_list(*fields)
         rows = [(*row, None) for row in list(rows[:WARMUP_CANDLES])[::-1]]
     else:
         rows = candles.filter(candle_time__gte=start).order_by("candle_time")
-        rows = rows.values_list(*fields, "technical_indicators")[: CHUNK_CANDLES + 1]
+        rows = rows.values_list(*fields, "technical_indicators")[: limit + 1]
     return [
         _Candle(pk, at, float(high), float(low), float(close), not point, stored or {})
         for pk, at, high, low, close, point, stored in rows
@@ -249,10 +249,13 @@ def _load(candles, *, start, warmup: bool) -> list[_Candle]:
 def _range_compute(candles, *, start, until, ppy: float, progress: Progress | None) -> int:
     """Compute the candles from `start` through the DEPENDENT_CANDLES after `until`; write the changed."""
     written, after_until = 0, 0
+    # One changed candle (an edit) needs itself and its dependents (and one more candle, which
+    # ends the loop): no need to read a whole chunk.
+    limit = min(CHUNK_CANDLES, DEPENDENT_CANDLES + 2) if start == until else CHUNK_CANDLES
     while start is not None:
         warmup = _load(candles, start=start, warmup=True)
-        chunk = _load(candles, start=start, warmup=False)
-        start = chunk.pop().candle_time if len(chunk) > CHUNK_CANDLES else None
+        chunk = _load(candles, start=start, warmup=False, limit=limit)
+        start = chunk.pop().candle_time if len(chunk) > limit else None
         window = warmup + chunk
         frame = indicator_frame(
             [c.close for c in window],

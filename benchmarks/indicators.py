@@ -32,7 +32,7 @@ from django.db import connection  # noqa: E402
 
 from assets.indicators import WARMUP_CANDLES, indicators_refresh  # noqa: E402
 from assets.models import Asset, IndicatorState  # noqa: E402
-from assets.services import candles_upsert  # noqa: E402
+from assets.services.writing import candles_upsert  # noqa: E402
 
 START = datetime(2015, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=1)
@@ -55,11 +55,14 @@ def walk(count: int, seed: int):
 
 def series_load(asset: Asset, count: int) -> None:
     """COPY `count` candles into price_data and record the series as computed."""
-    columns = "asset_id, timeframe, candle_time, open_price, high_price, low_price, close_price, volume"
+    columns = (
+        "asset_id, timeframe, candle_time, open_price, high_price, low_price, close_price, volume, "
+        "is_validated, technical_indicators"
+    )
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY price_data ({columns}) FROM STDIN") as copy:
         for i, (o, h, lo, c) in enumerate(walk(count, seed=count)):
             stamp = (START + i * STEP).isoformat()
-            copy.write(f"{asset.pk}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t1\n")
+            copy.write(f"{asset.pk}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t1\tf\t{{}}\n")
     IndicatorState.objects.create(asset=asset, timeframe="1m")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE price_data")

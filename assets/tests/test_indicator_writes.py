@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from assets import indicators
 from assets.indicators import frame_rows, indicator_frame
 from assets.models import IndicatorState, PriceData
 from assets.services.importing import candles_import
@@ -231,3 +232,16 @@ def test_admin_edit_add_and_delete_recompute(client, asset):
     )
     assert response.status_code == 302 and not others.exists()
     assert_equal_to_talib(asset)
+
+
+def test_a_refresh_stops_after_the_dependent_candles(asset, series, monkeypatch):
+    """Past DEPENDENT_CANDLES (3,000: where a change moves no stored digit) nothing is read or written."""
+    monkeypatch.setattr(indicators, "DEPENDENT_CANDLES", 30)
+    before = stored_and_talib(asset)[0]
+    candle_row = rows(*series)[100] | {"close": series[0][100] * Decimal("1.5")}
+    candle_row["high"] = max(candle_row["high"], candle_row["close"])
+    result = candles_upsert(asset=asset, timeframe="1d", rows=[candle_row])
+    after = stored_and_talib(asset)[0]
+    assert result.indicators == 31  # the candle and its 30 dependents
+    assert after[:100] == before[:100] and after[131:] == before[131:]
+    assert all(after[i] != before[i] for i in range(100, 131))

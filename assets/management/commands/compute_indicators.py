@@ -10,9 +10,11 @@ from ._shared import asset_get
 class Command(BaseCommand):
     help = (
         "Fill the technical indicators of candles (rsi_14, sma_20/50/200, ema_12/26/200, macd, "
-        "Bollinger bands, atr_14, volatility_30) with TA-Lib. Incremental: only candles without "
-        "indicators are computed, with enough earlier candles for warm-up; --recompute redoes "
-        "all. Exit code: 0 done, 2 bad arguments."
+        "Bollinger bands, atr_14 on real OHLC only, volatility_30) with TA-Lib. Incremental: each "
+        "series' watermark says which candles were written since its last computation; they and "
+        "the later candles that depend on them are computed, with enough earlier candles for "
+        "warm-up (a series never computed is computed whole); --recompute redoes every selected "
+        "series. Exit code: 0 done, 2 bad arguments."
     )
 
     def add_arguments(self, parser):
