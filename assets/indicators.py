@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from math import isfinite, sqrt
 from typing import TYPE_CHECKING
@@ -379,6 +379,8 @@ class RecursiveCheck:
     tolerance: float
     changes: dict[str, dict[int, float | None]]
     stored: dict[str, float | None]
+    values: dict[str, float] = field(default_factory=dict)  # the whole series' latest (NaN: none)
+    price_point: bool = False  # the latest candle is a price point (so it has no ATR)
 
     def _beyond(self, change) -> bool:
         return change is None or change > self.tolerance
@@ -435,6 +437,7 @@ def indicators_recursive_check(
     reference = latest(0)
     by_length = {n: latest(max(0, len(rows) - n - 1)) for n in lengths}
     stored = candles.reverse().values_list("technical_indicators", flat=True).first() or {}
+    check.values, check.price_point = reference, bool(rows[-1][4])
     for key, value in reference.items():
         check.changes[key] = {n: _relative_change(by_length[n][key], value) for n in lengths}
         check.stored[key] = _relative_change(float(stored.get(key, np.nan)), value)

@@ -1,3 +1,5 @@
+from math import isfinite
+
 from django.core.management.base import BaseCommand, CommandError
 
 from assets.indicators import INDICATOR_KEYS, WARMUP_CANDLES, indicators_recursive_check
@@ -86,13 +88,17 @@ class Command(BaseCommand):
         lengths = sorted(next(iter(check.changes.values()), {}))
         self.stdout.write(
             f"{asset.symbol} {check.timeframe}: {check.candles} candles, latest "
-            f"{check.latest:%Y-%m-%d %H:%M}; relative change of the latest value against the whole series"
+            f"{check.latest:%Y-%m-%d %H:%M}{' (a price point: no ATR)' if check.price_point else ''}; "
+            "relative change of the latest value against the whole series"
         )
         header = ["indicator", *(f"{n} candles" for n in lengths), "stored"]
         widths = [max(len(header[0]), *map(len, INDICATOR_KEYS)), *(max(11, len(h)) for h in header[1:])]
         self.stdout.write("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
         for key, by_length in check.changes.items():
-            cells = [key, *(shown(by_length[n]) for n in lengths), shown(check.stored[key])]
+            if not isfinite(check.values[key]):  # no value at all, e.g. ATR on a price point
+                cells = [key, *("absent" for _ in lengths), "absent"]
+            else:
+                cells = [key, *(shown(by_length[n]) for n in lengths), shown(check.stored[key])]
             self.stdout.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
         unstable = ", ".join(check.unstable) or "none"
         stale = ", ".join(check.stale) or "none"
