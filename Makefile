@@ -6,7 +6,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/cryptopredict
 SQLITE_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres test-sqlite lint format postgres bench worker
+.PHONY: install run test test-postgres test-sqlite lint format postgres bench worker browser
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect 15 main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 	@psql "$(PG_URL)" -c 'select 1' >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres cryptopredict
+
+# Debian's Chromium, which the browser tests drive (needs root; CI runs it from .ci/run).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 lint: install
 	$(VENV)/bin/ruff check .

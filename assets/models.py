@@ -3,6 +3,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 
 from cryptopredict.choices import Timeframe
+from cryptopredict.formatting import moment
 from cryptopredict.models import (
     ActiveMixin,
     TimestampedModel,
@@ -129,7 +130,7 @@ class Candle(ValidationMixin, TimestampedModel):
         ordering = ["asset", "timeframe", "-candle_time"]
 
     def __str__(self):
-        return f"{self.asset_id} {self.timeframe} {self.candle_time:%Y-%m-%d %H:%M}"
+        return f"{self.asset.symbol} {self.timeframe} {moment(self.candle_time)}"
 
 
 class PriceData(Candle):

@@ -7,6 +7,9 @@ from decimal import Decimal
 import orjson
 import pandas as pd
 from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+
+from cryptopredict.choices import Timeframe
 
 from .models import Asset, PriceData, PriceDataArchive
 
@@ -175,3 +178,85 @@ def candle_frames(
         )
         frames[field] = wide.apply(pd.to_numeric, errors="coerce").astype(float)
     return frames
+
+
+# Indicators the price chart draws, as stored in each candle's technical_indicators.
+CHART_INDICATORS = (
+    "sma_50",
+    "sma_200",
+    "ema_12",
+    "ema_26",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "rsi_14",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+)
+
+
+def candle_timeframes(*, asset: Asset) -> list[str]:
+    """Return the timeframes in which `asset` has candles (live or archived), shortest first.
+
+    One query of one index probe per timeframe, however many candles there are.
+    """
+    checks = {}
+    for timeframe in Timeframe.values:
+        live = PriceData.objects.filter(asset=OuterRef("pk"), timeframe=timeframe)
+        archived = PriceDataArchive.objects.filter(asset=OuterRef("pk"), timeframe=timeframe)
+        checks[f"has_{timeframe}"] = ExpressionWrapper(Exists(live) | Exists(archived), BooleanField())
+    row = Asset.objects.filter(pk=asset.pk).values(**checks).first() or {}
+    return [timeframe for timeframe in Timeframe.values if row.get(f"has_{timeframe}")]
+
+
+def candle_chart_window(*, asset: Asset, timeframe: str, end=None, limit: int) -> dict:
+    """Return the latest `limit` candles up to `end` with their stored indicators, for a chart.
+
+    Times are Unix seconds (UTC); `more` says whether older candles may exist.
+    """
+    rows = _latest_candles(asset=asset, timeframe=timeframe, end=end, limit=limit)
+    candles, indicators = [], {name: [] for name in CHART_INDICATORS}
+    for row in rows:
+        time = int(row["candle_time"].timestamp())
+        candles.append(
+            [
+                time,
+                float(row["open_price"]),
+                float(row["high_price"]),
+                float(row["low_price"]),
+                float(row["close_price"]),
+                float(row["volume"]),
+            ]
+        )
+        values = row["technical_indicators"] or {}
+        for name in CHART_INDICATORS:
+            if values.get(name) is not None:
+                indicators[name].append([time, values[name]])
+    return {"candles": candles, "indicators": indicators, "more": len(rows) == limit}
+
+
+CHART_FIELDS = (
+    "candle_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume",
+    "technical_indicators",
+)
+
+
+def _latest_candles(*, asset: Asset, timeframe: str, end, limit: int) -> list[dict]:
+    """Return the latest `limit` candles up to `end` (live and archived), oldest first, as dicts."""
+    # Where the database allows it, each table is limited first, so each reads `limit` index
+    # entries instead of every candle of the asset.
+    per_table = connection.features.supports_slicing_ordering_in_compound
+    parts = []
+    for model in (PriceData, PriceDataArchive):
+        rows = model.objects.filter(asset=asset, timeframe=timeframe)
+        if end is not None:
+            rows = rows.filter(candle_time__lte=end)
+        rows = rows.values(*CHART_FIELDS)
+        parts.append(rows.order_by("-candle_time")[:limit] if per_table else rows.order_by())
+    return list(parts[0].union(parts[1], all=True).order_by("-candle_time")[:limit])[::-1]

@@ -1,6 +1,9 @@
-"""Pieces every app's admin shares: the audit trail, read-only bookkeeping and cheap counts."""
+"""Pieces every app's admin shares: the audit trail, read-only bookkeeping, cheap counts and
+numbers shown as people read them."""
 
 import json
+import re
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
@@ -8,11 +11,13 @@ from django.contrib.admin.options import IS_FACETS_VAR, IS_POPUP_VAR, TO_FIELD_V
 from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 
+from cryptopredict import formatting
 from cryptopredict.audit import activity_record
 from cryptopredict.constraints import explain
 
@@ -118,8 +123,16 @@ class ConstraintForm(forms.ModelForm):
     """A ModelForm that puts a broken database constraint's rule on the field at fault.
 
     Django reports a CheckConstraint as a bare "Constraint chk_x is violated" above the form;
-    an analyst needs to see which field breaks which rule.
+    an analyst needs to see which field breaks which rule. Decimal inputs show their value
+    without the column's trailing zeros (97457, not 97457.000000000000000000).
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            value = self.initial.get(name)
+            if isinstance(field, forms.DecimalField) and isinstance(value, Decimal) and value.is_finite():
+                self.initial[name] = Decimal(format(value.normalize(), "f"))
 
     def validate_constraints(self):
         model = self._meta.model
@@ -144,11 +157,163 @@ class BaseInline(admin.TabularInline):
     extra = 0
 
 
-class BaseAdmin(admin.ModelAdmin):
+# Decimal columns whose values are already in percent (12.5 means 12.5 %).
+PERCENT_NAME = re.compile(r"percentage|_pct$|dominance|allocation|_change_24h$|^weight$|breadth")
+
+
+def json_table(value):
+    """Return a JSON value as a labelled HTML table (nested values as nested tables)."""
+    if isinstance(value, dict):
+        if not value:
+            return formatting.EMPTY
+        rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td{}>{}</td></tr>',
+            ((k, _num_class(v), json_table(v)) for k, v in value.items()),
+        )
+        return format_html('<table class="json-table">{}</table>', rows)
+    if isinstance(value, list):
+        if not value:
+            return formatting.EMPTY
+        if all(isinstance(item, dict) for item in value):
+            keys = list(dict.fromkeys(key for item in value for key in item))
+            head = format_html_join("", "<th>{}</th>", ((key,) for key in keys))
+            body = format_html_join(
+                "",
+                "<tr>{}</tr>",
+                (
+                    (
+                        format_html_join(
+                            "",
+                            "<td{}>{}</td>",
+                            ((_num_class(item.get(k)), json_table(item.get(k))) for k in keys),
+                        ),
+                    )
+                    for item in value
+                ),
+            )
+            return format_html(
+                '<table class="json-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body
+            )
+        return ", ".join(str(json_table(item)) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return formatting.number(value)
+    return formatting.EMPTY if value is None else str(value)
+
+
+def _num_class(value) -> str:
+    return ' class="num"' if isinstance(value, int | float) and not isinstance(value, bool) else ""
+
+
+class FormattedFieldsMixin:
+    """Show decimal and JSON columns as people read them, in changelists and read-only fields.
+
+    Decimals get thousands separators and no trailing zeros (`97,457`, `0.00002854`); columns in
+    percent (`percent_fields`, or named like one) and fractions (`fraction_fields`: 0.125 is
+    12.5 %) get a % sign; `multiple_fields` an x. A read-only JSON field becomes a table. Editable
+    fields keep their widgets.
+    """
+
+    percent_fields: tuple[str, ...] = ()
+    fraction_fields: tuple[str, ...] = ()
+    multiple_fields: tuple[str, ...] = ()
+    plain_fields: tuple[str, ...] = ()
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        self._shown = {}
+        for field in model._meta.concrete_fields:
+            if field.name in self.plain_fields or not isinstance(
+                field, models.DecimalField | models.FloatField | models.JSONField
+            ):
+                continue
+            name = f"{field.name}_shown"
+            setattr(self, name, self._display(field))
+            self._shown[field.name] = name
+
+    def _formatter(self, field):
+        if isinstance(field, models.JSONField):
+            return json_table
+        if field.name in self.fraction_fields:
+            return lambda value: formatting.percent(value, fraction=True)
+        if field.name in self.multiple_fields:
+            return formatting.multiple
+        if field.name in self.percent_fields or PERCENT_NAME.search(field.name):
+            return formatting.percent
+        return formatting.number
+
+    def _display(self, field):
+        formatter = self._formatter(field)
+        name = field.name
+
+        @admin.display(
+            description=field.verbose_name,
+            ordering=None if field.get_internal_type() == "JSONField" else name,
+        )
+        def shown(obj):
+            value = getattr(obj, name)
+            return None if value is None else formatter(value)
+
+        return shown
+
+    def get_list_display(self, request):
+        links = set(self.list_display_links or ())
+        return [
+            self._shown[name]
+            if isinstance(name, str)
+            and name in self._shown
+            and name not in links
+            and not isinstance(self.model._meta.get_field(name), models.JSONField)
+            else name
+            for name in super().get_list_display(request)
+        ]
+
+    def _read_only(self, request, obj):
+        """Return the formattable fields shown read-only on this page."""
+        editable = (
+            self.has_add_permission(request) if obj is None else self.has_change_permission(request, obj)
+        )
+        if not editable:
+            return set(self._shown)
+        return {name for name in super().get_readonly_fields(request, obj) if name in self._shown}
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + [
+            self._shown[name] for name in self._read_only(request, obj) if self._shown[name] not in fields
+        ]
+
+    def get_fieldsets(self, request, obj=None):
+        shown = {name: self._shown[name] for name in self._read_only(request, obj)}
+        seen = set()
+
+        def swap(names):
+            result = []
+            for name in names:
+                if isinstance(name, list | tuple):
+                    row = swap(name)
+                    if row:
+                        result.append(tuple(row))
+                    continue
+                name = shown.get(name, name) if isinstance(name, str) else name
+                if name not in seen:
+                    seen.add(name)
+                    result.append(name)
+            return result
+
+        return [
+            (title, {**options, "fields": swap(options["fields"])})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+
+class BaseAdmin(FormattedFieldsMixin, admin.ModelAdmin):
     """A ModelAdmin that shows system columns read-only and writes each change to the audit trail.
 
     Django's LogEntry is kept; every addition, change and deletion also goes to UserActivity
-    with the names of the fields that changed.
+    with the names of the fields that changed. Numbers and JSON read as FormattedFieldsMixin says.
     """
 
     form = ConstraintForm

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cryptopredict.api.health import HealthView
@@ -12,6 +13,8 @@ def api_not_found(request, *args, **kwargs):
 
 
 urlpatterns = [
+    # The back office is the product's front page; the API lives under /api/.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("cryptopredict.api.urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q
 
 from cryptopredict.choices import Timeframe
+from cryptopredict.formatting import moment
 from cryptopredict.models import (
     AIAnalysisMixin,
     TimestampedModel,
@@ -92,7 +93,7 @@ class MetricsSnapshot(ValidationMixin, TimestampedModel):
         indexes = [models.Index(fields=["btc_price_usd"], name="idx_metrics_snapshot_btc_price")]
 
     def __str__(self):
-        return f"{self.timeframe} snapshot {self.snapshot_time:%Y-%m-%d %H:%M}"
+        return f"{self.timeframe} snapshot {moment(self.snapshot_time)}"
 
 
 class AIRegimeAnalysis(AIAnalysisMixin, TimestampedModel):
@@ -138,4 +139,4 @@ class AIRegimeAnalysis(AIAnalysisMixin, TimestampedModel):
         indexes = [models.Index(fields=["ai_model", "-analysis_time"], name="idx_regime_model_time")]
 
     def __str__(self):
-        return f"{self.regime} at {self.analysis_time:%Y-%m-%d}"
+        return f"{self.regime} at {moment(self.analysis_time)}"

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cryptopredict.choices import Timeframe
+from cryptopredict.formatting import moment, number, percent
 from cryptopredict.models import (
     ActiveMixin,
     AIAnalysisMixin,
@@ -101,7 +102,7 @@ class SectorMapping(UserTrackingMixin, TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.asset_id} in {self.sector_id} ({self.weight}%)"
+        return f"{self.sector.name} {percent(self.weight)} of {self.asset.symbol}"
 
 
 class AISectorAnalysis(AIAnalysisMixin, TimestampedModel):
@@ -143,7 +144,7 @@ class AISectorAnalysis(AIAnalysisMixin, TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.sector_id} {self.outlook} at {self.analysis_time:%Y-%m-%d}"
+        return f"{self.sector.name} {self.outlook} at {moment(self.analysis_time)}"
 
 
 class AICrossSectorAnalysis(AIAnalysisMixin, TimestampedModel):
@@ -213,4 +214,4 @@ class SectorRotationFlow(TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.from_sector_id} -> {self.to_sector_id} ({self.flow_strength})"
+        return f"{self.from_sector.name} -> {self.to_sector.name} ({number(self.flow_strength)})"

@@ -5,6 +5,12 @@ candle without a market cap falls back on close x the asset's circulating supply
 close alone (a price-weighted fallback, so an index still exists). The sector index chains
 cap-weighted daily returns: r_s(t) = sum_a W_a(t-1) r_a(t) / sum_a W_a(t-1), so an asset that
 starts trading later joins the index without a jump. The market is every tracked asset.
+
+A sector's volume is in USD. The candles of a USD-quoted asset carry their volume in USD
+already (CoinGecko's total_volume, the source of the USD series), so it is summed as it is;
+multiplying it by the price again inflated sector volumes about 1e5 times. A pair quoted in
+another asset (ETHBTC) carries base-unit volume (Binance): volume x close is its volume in the
+quote asset, converted to USD at the quote asset's USD close of the same period.
 """
 
 from decimal import Decimal
@@ -21,6 +27,7 @@ from cryptopredict.numbers import decimal_fit
 from .models import Sector, SectorHistory, SectorMapping
 
 MAX_TOTAL_WEIGHT = Decimal(100)
+USD_QUOTES = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI"})
 
 
 def sector_mapping_weight_error(*, asset, weight, mapping_id: int | None = None) -> str | None:
@@ -59,6 +66,27 @@ def market_frames(*, timeframe: str, end=None) -> dict[str, pd.DataFrame]:
         caps[asset_id] = caps[asset_id].where(caps[asset_id] > 0, fallback)
     frames["market_cap"] = caps.where(close.notna())
     return frames
+
+
+def volume_usd_frame(close: pd.DataFrame, volume: pd.DataFrame) -> pd.DataFrame:
+    """Return each asset's candle volume in USD (see the module docstring); NaN where unknown."""
+    assets = Asset.objects.filter(pk__in=list(close.columns)).values_list("pk", "quote_currency")
+    quotes = {pk: (quote or "USD").upper() for pk, quote in assets}
+    usd_assets = dict(
+        Asset.objects.filter(
+            quote_currency__in=USD_QUOTES, symbol__in=set(quotes.values()) - USD_QUOTES
+        ).values_list("symbol", "pk")
+    )
+    columns = {}
+    for asset_id in close.columns:
+        quote = quotes.get(asset_id, "USD")
+        if quote in USD_QUOTES:
+            columns[asset_id] = volume[asset_id]
+        elif usd_assets.get(quote) in close.columns:
+            columns[asset_id] = volume[asset_id] * close[asset_id] * close[usd_assets[quote]]
+        else:
+            columns[asset_id] = pd.Series(np.nan, index=close.index)
+    return pd.DataFrame(columns, index=close.index)
 
 
 def chained_index(returns: pd.DataFrame, weights_before: pd.DataFrame) -> pd.Series:
@@ -102,7 +130,7 @@ def sector_history_build(*, timeframe: str = "1d", since=None) -> int:
     if close.empty or not weights:
         return 0
     indices = sector_indices(close, frames["market_cap"], weights)
-    volume_usd = frames["volume"] * close
+    volume_usd = volume_usd_frame(close, frames["volume"])
     change = close / close.shift(1) - 1
     symbols = dict(Asset.objects.filter(pk__in=list(close.columns)).values_list("pk", "symbol"))
     keep = close.index if since is None else close.index[close.index >= since]

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from cryptopredict.formatting import moment, number
 from cryptopredict.models import (
     ActiveMixin,
     AIAnalysisMixin,
@@ -135,7 +136,7 @@ class PortfolioAsset(TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.quantity} {self.asset} in {self.portfolio}"
+        return f"{number(self.quantity)} {self.asset.symbol} in {self.portfolio}"
 
 
 class AIWatchlistAnalysis(AIAnalysisMixin, TimestampedModel):
@@ -169,7 +170,7 @@ class AIWatchlistAnalysis(AIAnalysisMixin, TimestampedModel):
         indexes = [models.Index(fields=["watchlist", "-analysis_time"], name="idx_watchlist_analysis_time")]
 
     def __str__(self):
-        return f"{self.watchlist_id} scored {self.overall_score} at {self.analysis_time:%Y-%m-%d}"
+        return f"{self.watchlist} scored {number(self.overall_score)} at {moment(self.analysis_time)}"
 
 
 class AIPortfolioAnalysis(AIAnalysisMixin, TimestampedModel):
@@ -207,4 +208,4 @@ class AIPortfolioAnalysis(AIAnalysisMixin, TimestampedModel):
         indexes = [models.Index(fields=["portfolio", "-analysis_time"], name="idx_portfolio_analysis_time")]
 
     def __str__(self):
-        return f"{self.portfolio_id} at {self.analysis_time:%Y-%m-%d}"
+        return f"{self.portfolio} at {moment(self.analysis_time)}"

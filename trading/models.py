@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cryptopredict.choices import Timeframe
+from cryptopredict.formatting import moment, number
 from cryptopredict.models import (
     AIAnalysisMixin,
     TimestampedModel,
@@ -87,7 +88,8 @@ class AITradingSignal(AIAnalysisMixin, TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.signal_type} {self.asset_id} at {self.generated_at:%Y-%m-%d %H:%M}"
+        price = f" @ {number(self.entry_price)}" if self.entry_price is not None else ""
+        return f"{self.signal_type} {self.asset.symbol}{price} at {moment(self.generated_at)}"
 
 
 class TradeAction(TimestampedModel):
@@ -138,7 +140,7 @@ class TradeAction(TimestampedModel):
         indexes = [models.Index(fields=["portfolio", "-executed_at"], name="idx_trade_portfolio_time")]
 
     def __str__(self):
-        return f"{self.action_type} {self.quantity} {self.asset_id} @ {self.price}"
+        return f"{self.action_type} {number(self.quantity)} {self.asset.symbol} @ {number(self.price)}"
 
 
 class PortfolioAssetAnalysis(AIAnalysisMixin, TimestampedModel):
@@ -177,4 +179,4 @@ class PortfolioAssetAnalysis(AIAnalysisMixin, TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.recommendation} {self.portfolio_asset_id} at {self.analysis_time:%Y-%m-%d}"
+        return f"{self.recommendation} {self.portfolio_asset} at {moment(self.analysis_time)}"

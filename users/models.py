@@ -160,7 +160,7 @@ class UserSession(TimestampedModel):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Session {self.pk} of {self.user_id}"
+        return f"Session {self.pk} of {self.user}"
 
 
 class UserActivity(models.Model):

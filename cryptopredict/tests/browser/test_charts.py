@@ -1,0 +1,63 @@
+"""Each chart of the back office draws its data in a real browser, with no console error."""
+
+from datetime import timedelta
+
+import pytest
+
+from ai.tests.market import real_market
+from assets.indicators import indicators_compute
+from assets.models import PriceData
+from assets.services import candles_resample
+from cryptopredict.tests.browser.conftest import drawn
+from macro.choices import MarketRegime
+from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
+from trading.tests.factories import AITradingSignalFactory
+from users.tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_lands_on_the_branded_dashboard(browser, live_server, admin_user):
+    page = browser.new_page()
+    try:
+        page.goto(live_server.url + "/")  # the site's root leads to the back office
+        page.fill("#id_username", admin_user.email)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#site-name")
+        assert page.inner_text("#site-name") == "CryptoPredict back office"
+        assert page.title().endswith("CryptoPredict back office")
+    finally:
+        page.close()
+
+
+def test_asset_page_draws_candles_indicators_signals_and_regimes(page):
+    btc = real_market(snapshots=False)["BTC"]
+    indicators_compute(asset=btc, timeframe="1d")
+    candles_resample(asset=btc, source_tf="1d", target_tf="1w")
+    daily = PriceData.objects.filter(asset=btc, timeframe="1d").order_by("-candle_time")
+    last = daily[0].candle_time
+    for days, regime in ((40, MarketRegime.BEAR), (20, MarketRegime.BULL)):
+        snapshot = MetricsSnapshotFactory(snapshot_time=last - timedelta(days=days))
+        AIRegimeAnalysisFactory(metrics_snapshot=snapshot, regime=regime)
+    close = daily[5].close_price
+    AITradingSignalFactory(
+        asset=btc,
+        generated_at=daily[5].candle_time,
+        entry_price=close,
+        stop_loss=close * 9 / 10,
+        target_price=close * 6 / 5,
+    )
+
+    page.goto(f"{page.base_url}/admin/assets/asset/{btc.pk}/change/")
+
+    assert drawn(page, "candles") == min(1000, daily.count())
+    chart = page.locator('[data-chart="candles"]')
+    assert chart.get_attribute("data-signals") == "1"
+    assert page.locator(".chart-timeframes button").all_inner_texts() == ["1d", "1w"]
+    assert page.locator("[data-chart='candles'] canvas").count() > 3  # price, RSI and MACD panes
+
+    page.click(".chart-timeframes button[data-timeframe='1w']")
+    page.wait_for_selector('[data-chart="candles"][data-timeframe="1w"][data-points]')
+    weekly = PriceData.objects.filter(asset=btc, timeframe="1w").count()
+    assert int(chart.get_attribute("data-points")) == weekly
