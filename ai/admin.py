@@ -9,9 +9,12 @@ from functools import partial
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.urls import path
 
-from cryptopredict.admin import BaseAdmin, RecentRowsInline
+from cryptopredict.admin import BaseAdmin, RecentRowsInline, json_table
 
+from . import selectors
 from .admin_actions import JOB_ACTIONS, MODEL_ACTIONS
 from .models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from .services import prediction_job_queue, training_job_queue
@@ -139,6 +142,51 @@ class ModelEvaluationAdmin(BaseAdmin):
     ordering = ("-evaluated_at",)
     list_select_related = ("model",)
     autocomplete_fields = ("model", "evaluated_by")
+    fraction_fields = (
+        "accuracy",
+        "precision",
+        "recall",
+        "total_return",
+        "annualized_return",
+        "max_drawdown",
+        "cagr",
+        "win_rate",
+    )
+    multiple_fields = ("profit_factor",)
+    change_form_template = "admin/ai/modelevaluation/change_form.html"
+
+    # An evaluation is a measurement: evaluate_model writes it, nobody edits it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="metrics")
+    def metrics_shown(self, obj):
+        # The curves are the chart above and the comparison is in the figures table.
+        return json_table({k: v for k, v in (obj.metrics or {}).items() if k not in ("curves", "comparison")})
+
+    def get_urls(self):
+        chart = self.admin_site.admin_view(self.equity_chart_view)
+        return [
+            path("<path:object_id>/chart/equity/", chart, name="ai_modelevaluation_chart_equity"),
+            *super().get_urls(),
+        ]
+
+    def equity_chart_view(self, request, object_id):
+        """Answer the evaluation's equity, drawdown and period-return curves as JSON."""
+        evaluation = self.get_object(request, object_id)
+        if evaluation is None or not self.has_view_permission(request, evaluation):
+            raise Http404("No such evaluation.")
+        return JsonResponse(
+            {"model": str(evaluation.model), **(selectors.evaluation_curves(evaluation) or {"time": []})}
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["figures"] = selectors.evaluation_figures(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class JobQueueForm(forms.ModelForm):

@@ -230,7 +230,8 @@ class FormattedFieldsMixin:
             ):
                 continue
             name = f"{field.name}_shown"
-            setattr(self, name, self._display(field))
+            if not hasattr(type(self), name):  # an admin may show a field its own way
+                setattr(self, name, self._display(field))
             self._shown[field.name] = name
 
     def _formatter(self, field):

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from ai.tests.curves import evaluation_curves
+from ai.tests.factories import ModelEvaluationFactory
 from ai.tests.market import real_market
 from assets.indicators import indicators_compute
 from assets.models import PriceData
@@ -15,6 +17,18 @@ from trading.tests.factories import AITradingSignalFactory
 from users.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
+COMPARISON = {
+    "buy_and_hold": {
+        "metric": "sharpe_ratio",
+        "model": 1.5,
+        "baseline": 1.1,
+        "difference": 0.4,
+        "ci_low": 0.1,
+        "ci_high": 0.7,
+        "p_value": 0.02,
+        "margin": 0.0,
+    }
+}
 
 
 def test_sign_in_lands_on_the_branded_dashboard(browser, live_server, admin_user):
@@ -61,3 +75,23 @@ def test_asset_page_draws_candles_indicators_signals_and_regimes(page):
     page.wait_for_selector('[data-chart="candles"][data-timeframe="1w"][data-points]')
     weekly = PriceData.objects.filter(asset=btc, timeframe="1w").count()
     assert int(chart.get_attribute("data-points")) == weekly
+
+
+def test_evaluation_page_draws_equity_against_baselines_and_monthly_returns(page):
+    curves = evaluation_curves(days=120)
+    evaluation = ModelEvaluationFactory(
+        metrics={"curves": curves, "sharpe_ratio": 1.5, "total_return": 0.42, "comparison": COMPARISON},
+        baseline_metrics={
+            "buy_and_hold": {"sharpe_ratio": 1.1, "total_return": 0.2},
+            "sma_200": {"sharpe_ratio": 0.7, "total_return": 0.1},
+        },
+    )
+
+    page.goto(f"{page.base_url}/admin/ai/modelevaluation/{evaluation.pk}/change/")
+
+    assert drawn(page, "equity") == len(curves["time"]) == 120
+    assert page.get_attribute('[data-chart="equity"]', "data-series") == "model,buy_and_hold,sma_200"
+    assert drawn(page, "monthly-returns") == len(curves["monthly_returns"]["model"]) == 4
+    table = page.inner_text("[data-figures]")
+    assert "Sharpe ratio\t1.5\t1.1\t0.4" in table and "CI [0.1, 0.7], p = 0.02" in table
+    assert "Total return\t42%\t20%\t22%\t10%\t32%" in table
