@@ -9,6 +9,7 @@ from django.urls import path
 
 from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, ReadOnlyAdmin
 from cryptopredict.choices import Timeframe
+from cryptopredict.resources import resource_for
 from macro.selectors import regimes_in_window
 from trading.selectors import signals_in_window
 
@@ -152,6 +153,19 @@ class CandleChartQuery(forms.Form):
     limit = forms.IntegerField(required=False, min_value=1, max_value=5000)
 
 
+# The leading columns of a candle export.
+CANDLE_COLUMNS = (
+    "asset",
+    "timeframe",
+    "candle_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "volume",
+)
+
+
 class CandleForm(ConstraintForm):
     """Check a candle as the import service and the API do: aligned to its timeframe, OHLC consistent,
     with each message on the field at fault instead of a bare database constraint name."""
@@ -178,6 +192,7 @@ class PriceDataAdmin(CandleAdmin):
     its validation and its indicators, and they and the later candles' are computed again."""
 
     form = CandleForm
+    resource_classes = [resource_for(PriceData, first=CANDLE_COLUMNS, asset="asset__symbol")]
     list_display = (*CandleAdmin.list_display, "is_price_point")
     list_filter = (*CandleAdmin.list_filter, "is_price_point")
 
@@ -215,6 +230,7 @@ class PriceDataAdmin(CandleAdmin):
 @admin.register(PriceDataArchive)
 class PriceDataArchiveAdmin(CandleAdmin):
     form = CandleForm
+    resource_classes = [resource_for(PriceDataArchive, first=CANDLE_COLUMNS, asset="asset__symbol")]
     list_display = (*CandleAdmin.list_display, "archived_at")
 
 
