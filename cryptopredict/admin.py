@@ -21,10 +21,12 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
+from rangefilter.filters import DateRangeFilter
 
 from cryptopredict import formatting
 from cryptopredict.audit import activity_record
 from cryptopredict.constraints import explain
+from cryptopredict.filters import AutocompleteFilter, ExistingTimeframeFilter
 from cryptopredict.resources import resource_for
 
 # Columns that only the system writes; shown, never edited, in every admin.
@@ -334,6 +336,15 @@ class BaseAdmin(ExportMixin, FormattedFieldsMixin, admin.ModelAdmin):
     def get_export_resource_classes(self, request):
         return self.resource_classes or [resource_for(self.model)]
 
+    def changelist_view(self, request, extra_context=None):
+        # Filters with widgets of their own (autocomplete) bring their scripts.
+        media = self.media
+        for spec in self.get_list_filter(request):
+            field = spec[1] if isinstance(spec, tuple) else spec
+            if isinstance(field, type) and issubclass(field, AutocompleteFilter):
+                media += AutocompleteFilter.widget_media(self.model, spec[0], self.admin_site)
+        return super().changelist_view(request, {"media": media, **(extra_context or {})})
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         names = {field.name for field in self.model._meta.get_fields()}
@@ -390,6 +401,20 @@ class BaseAdmin(ExportMixin, FormattedFieldsMixin, admin.ModelAdmin):
         for obj in queryset:
             self._audit(request, obj, "delete", {"changed_fields": [], "object": str(obj)})
         return entries
+
+
+class AIOutputAdmin(BaseAdmin):
+    """The admin of what a model wrote (analyses, signals): read, filtered, exported, never edited.
+
+    AI output changes only through the services that write it; a wrong row is deleted, not
+    corrected by hand.
+    """
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnlyAdmin(BaseAdmin):
@@ -527,7 +552,12 @@ class CandleAdmin(StreamedExportMixin, BaseAdmin):
         "volume",
         "is_validated",
     )
-    list_filter = ("timeframe", "is_validated")
+    list_filter = (
+        ("asset", AutocompleteFilter),
+        ExistingTimeframeFilter,
+        ("candle_time", DateRangeFilter),
+        "is_validated",
+    )
     list_select_related = ("asset",)
     search_fields = ("=asset__symbol",)
     search_help_text = "Exact asset symbol, e.g. BTC."

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import BaseAdmin
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin
 
 from .models import AIRegimeAnalysis, MetricsSnapshot
 
@@ -91,7 +92,7 @@ class MetricsSnapshotAdmin(BaseAdmin):
 
 
 @admin.register(AIRegimeAnalysis)
-class AIRegimeAnalysisAdmin(BaseAdmin):
+class AIRegimeAnalysisAdmin(AIOutputAdmin):
     list_display = (
         "analysis_time",
         "metrics_snapshot",
@@ -105,7 +106,14 @@ class AIRegimeAnalysisAdmin(BaseAdmin):
         "ai_confidence_score",
         "ai_model",
     )
-    list_filter = ("regime", "regime_changed", "risk_level", "volatility_level", "ai_model")
+    list_filter = (
+        ("analysis_time", DateRangeFilter),
+        "regime",
+        "regime_changed",
+        "risk_level",
+        "volatility_level",
+        "ai_model",
+    )
     search_fields = ("=regime", "summary", "ai_model__name")
     ordering = ("-analysis_time",)
     list_select_related = ("metrics_snapshot", "ai_model")

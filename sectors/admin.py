@@ -1,7 +1,9 @@
 from django.contrib import admin
+from rangefilter.filters import DateRangeFilter
 
 from assets.models import Asset
-from cryptopredict.admin import BaseAdmin, BaseInline, ConstraintForm
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, ConstraintForm
+from cryptopredict.filters import AutocompleteFilter
 
 from .models import (
     AICrossSectorAnalysis,
@@ -104,7 +106,7 @@ class SectorHistoryAdmin(BaseAdmin):
 class SectorMappingAdmin(BaseAdmin):
     form = SectorMappingForm
     list_display = ("asset", "sector", "weight", "is_primary", "confidence", "source", "updated_at")
-    list_filter = ("source", "is_primary", "sector")
+    list_filter = (("asset", AutocompleteFilter), "source", "is_primary", "sector")
     search_fields = ("asset__symbol", "asset__name", "sector__name")
     ordering = ("asset__symbol", "-is_primary", "-weight")
     list_select_related = ("asset", "sector")
@@ -112,7 +114,7 @@ class SectorMappingAdmin(BaseAdmin):
 
 
 @admin.register(AISectorAnalysis)
-class AISectorAnalysisAdmin(BaseAdmin):
+class AISectorAnalysisAdmin(AIOutputAdmin):
     list_display = (
         "analysis_time",
         "sector",
@@ -125,7 +127,14 @@ class AISectorAnalysisAdmin(BaseAdmin):
         "ai_confidence_score",
         "ai_model",
     )
-    list_filter = ("outlook", "rotation_signal", "timeframe", "sector")
+    list_filter = (
+        ("analysis_time", DateRangeFilter),
+        "outlook",
+        "rotation_signal",
+        "timeframe",
+        "sector",
+        "ai_model",
+    )
     search_fields = ("sector__name", "summary")
     ordering = ("-analysis_time", "performance_rank")
     list_select_related = ("sector", "ai_model")
@@ -134,7 +143,7 @@ class AISectorAnalysisAdmin(BaseAdmin):
 
 
 @admin.register(AICrossSectorAnalysis)
-class AICrossSectorAnalysisAdmin(BaseAdmin):
+class AICrossSectorAnalysisAdmin(AIOutputAdmin):
     list_display = (
         "analysis_time",
         "timeframe",
@@ -144,7 +153,7 @@ class AICrossSectorAnalysisAdmin(BaseAdmin):
         "ai_model",
         "metrics_snapshot",
     )
-    list_filter = ("rotation_phase", "timeframe")
+    list_filter = (("analysis_time", DateRangeFilter), "rotation_phase", "timeframe", "ai_model")
     search_fields = ("=rotation_phase", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("ai_model", "metrics_snapshot")
@@ -154,7 +163,7 @@ class AICrossSectorAnalysisAdmin(BaseAdmin):
 
 
 @admin.register(SectorRotationFlow)
-class SectorRotationFlowAdmin(BaseAdmin):
+class SectorRotationFlowAdmin(AIOutputAdmin):
     list_display = (
         "detected_at",
         "from_sector",

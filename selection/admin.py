@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.db.models import Count
+from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import BaseAdmin, BaseInline, SoftDeletedFilter
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, SoftDeletedFilter
+from cryptopredict.filters import AutocompleteFilter
 
 from .models import (
     AIPortfolioAnalysis,
@@ -69,7 +71,7 @@ class WatchlistAssetAdmin(BaseAdmin):
         "alert_price_below",
         "updated_at",
     )
-    list_filter = ("watchlist__is_public",)
+    list_filter = (("asset", AutocompleteFilter), "watchlist__is_public")
     search_fields = ("watchlist__name", "asset__symbol", "asset__name")
     ordering = ("watchlist__name", "sort_order")
     list_select_related = ("watchlist", "asset")
@@ -113,7 +115,11 @@ class PortfolioAssetAdmin(BaseAdmin):
         "target_allocation",
         "last_transaction_at",
     )
-    list_filter = ("portfolio__risk_profile",)
+    list_filter = (
+        ("asset", AutocompleteFilter),
+        ("portfolio", AutocompleteFilter),
+        "portfolio__risk_profile",
+    )
     search_fields = ("portfolio__name", "asset__symbol", "asset__name")
     ordering = ("portfolio__name", "asset__symbol")
     list_select_related = ("portfolio", "asset")
@@ -125,7 +131,7 @@ class PortfolioAssetAdmin(BaseAdmin):
 
 
 @admin.register(AIWatchlistAnalysis)
-class AIWatchlistAnalysisAdmin(BaseAdmin):
+class AIWatchlistAnalysisAdmin(AIOutputAdmin):
     list_display = (
         "analysis_time",
         "watchlist",
@@ -135,7 +141,7 @@ class AIWatchlistAnalysisAdmin(BaseAdmin):
         "ai_confidence_score",
         "ai_model",
     )
-    list_filter = ("ai_model",)
+    list_filter = (("analysis_time", DateRangeFilter), "ai_model")
     search_fields = ("watchlist__name", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("watchlist", "ai_model")
@@ -144,7 +150,7 @@ class AIWatchlistAnalysisAdmin(BaseAdmin):
 
 
 @admin.register(AIPortfolioAnalysis)
-class AIPortfolioAnalysisAdmin(BaseAdmin):
+class AIPortfolioAnalysisAdmin(AIOutputAdmin):
     list_display = (
         "analysis_time",
         "portfolio",
@@ -156,7 +162,7 @@ class AIPortfolioAnalysisAdmin(BaseAdmin):
         "risk_score",
         "ai_model",
     )
-    list_filter = ("ai_model",)
+    list_filter = (("analysis_time", DateRangeFilter), "ai_model")
     search_fields = ("portfolio__name", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("portfolio", "ai_model")

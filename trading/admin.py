@@ -1,13 +1,15 @@
 from django.contrib import admin
+from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import BaseAdmin
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin
+from cryptopredict.filters import AutocompleteFilter
 
 from .choices import TradeStatus
 from .models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 
 
 @admin.register(AITradingSignal)
-class AITradingSignalAdmin(BaseAdmin):
+class AITradingSignalAdmin(AIOutputAdmin):
     list_display = (
         "generated_at",
         "asset",
@@ -22,7 +24,14 @@ class AITradingSignalAdmin(BaseAdmin):
         "expires_at",
         "ai_model",
     )
-    list_filter = ("signal_type", "status", "timeframe", "ai_model")
+    list_filter = (
+        ("asset", AutocompleteFilter),
+        ("generated_at", DateRangeFilter),
+        "signal_type",
+        "status",
+        "timeframe",
+        "ai_model",
+    )
     search_fields = ("=asset__symbol", "asset__name")
     ordering = ("-generated_at",)
     list_select_related = ("asset", "ai_model")
@@ -50,7 +59,14 @@ class TradeActionAdmin(BaseAdmin):
         "executed_at",
         "exchange",
     )
-    list_filter = ("action_type", "status", "exchange")
+    list_filter = (
+        ("asset", AutocompleteFilter),
+        ("portfolio", AutocompleteFilter),
+        ("executed_at", DateRangeFilter),
+        "action_type",
+        "status",
+        "exchange",
+    )
     search_fields = ("=asset__symbol", "portfolio__name", "user__email", "=external_order_id")
     ordering = ("-created_at",)
     list_select_related = ("portfolio", "user", "asset")
@@ -85,7 +101,7 @@ class TradeActionAdmin(BaseAdmin):
 
 
 @admin.register(PortfolioAssetAnalysis)
-class PortfolioAssetAnalysisAdmin(BaseAdmin):
+class PortfolioAssetAnalysisAdmin(AIOutputAdmin):
     list_display = (
         "analysis_time",
         "portfolio_asset",
@@ -96,7 +112,7 @@ class PortfolioAssetAnalysisAdmin(BaseAdmin):
         "ai_confidence_score",
         "ai_model",
     )
-    list_filter = ("recommendation", "ai_model")
+    list_filter = (("analysis_time", DateRangeFilter), "recommendation", "ai_model")
     search_fields = ("=portfolio_asset__asset__symbol", "portfolio_asset__portfolio__name", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("portfolio_asset__asset", "portfolio_asset__portfolio", "ai_model")
