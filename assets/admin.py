@@ -1,19 +1,9 @@
-from datetime import UTC, datetime
-
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import Http404, JsonResponse
-from django.urls import path
 
 from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, ReadOnlyAdmin
-from cryptopredict.choices import Timeframe
 from cryptopredict.resources import resource_for
-from macro.selectors import regimes_in_window
-from trading.selectors import signals_in_window
 
-from . import selectors
 from .api.serializers import CANDLE_KEYS
 from .models import Asset, IndicatorState, PriceData, PriceDataArchive
 from .services.validation import candle_errors
@@ -96,61 +86,8 @@ class AssetAdmin(BaseAdmin):
         ),
     )
     readonly_fields = ("access_count", "last_accessed_at")
+    # The price chart (backoffice.views.candles_chart) stands above the fields.
     change_form_template = "admin/assets/asset/change_form.html"
-
-    def get_urls(self):
-        chart = self.admin_site.admin_view(self.candles_chart_view)
-        return [
-            path("<path:object_id>/chart/candles/", chart, name="assets_asset_chart_candles"),
-            *super().get_urls(),
-        ]
-
-    def candles_chart_view(self, request, object_id):
-        """Answer one window of the asset's candles with indicators, signals and regimes, as JSON."""
-        asset = self.get_object(request, object_id)
-        if asset is None:
-            raise Http404("No such asset.")
-        if not (self.has_view_permission(request, asset) and request.user.has_perm("assets.view_pricedata")):
-            raise PermissionDenied
-        query = CandleChartQuery(request.GET)
-        if not query.is_valid():
-            return JsonResponse(query.errors, status=400)
-        timeframes = selectors.candle_timeframes(asset=asset)
-        timeframe = query.cleaned_data["timeframe"] or (
-            Timeframe.D1 if Timeframe.D1 in timeframes else next(iter(timeframes), Timeframe.D1)
-        )
-        end = query.cleaned_data["end"]
-        window = selectors.candle_chart_window(
-            asset=asset,
-            timeframe=timeframe,
-            end=None if end is None else datetime.fromtimestamp(end, UTC),
-            limit=query.cleaned_data["limit"] or CandleChartQuery.DEFAULT_LIMIT,
-        )
-        signals, regimes = [], []
-        if window["candles"]:
-            start, last = (datetime.fromtimestamp(window["candles"][i][0], UTC) for i in (0, -1))
-            signals = signals_in_window(asset=asset, start=start, end=last, timeframe=timeframe)
-            regimes = regimes_in_window(start=start, end=last)
-        return JsonResponse(
-            {
-                "asset": asset.symbol,
-                "timeframe": timeframe,
-                "timeframes": timeframes,
-                **window,
-                "signals": signals,
-                "regimes": regimes,
-            }
-        )
-
-
-class CandleChartQuery(forms.Form):
-    """The query of the candle chart's JSON: which timeframe, candles up to when, how many."""
-
-    DEFAULT_LIMIT = 1000
-
-    timeframe = forms.ChoiceField(choices=Timeframe.choices, required=False)
-    end = forms.IntegerField(required=False, min_value=0, help_text="Unix seconds, UTC.")
-    limit = forms.IntegerField(required=False, min_value=1, max_value=5000)
 
 
 # The leading columns of a candle export.

@@ -279,6 +279,10 @@ class FormattedFieldsMixin:
             for name in super().get_list_display(request)
         ]
 
+    def with_shown(self, names):
+        """Return `names` with the formatted column of each (for sortable_by and the like)."""
+        return (*names, *(self._shown[name] for name in names if name in self._shown))
+
     def _read_only(self, request, obj):
         """Return the formattable fields shown read-only on this page."""
         editable = (
@@ -572,7 +576,7 @@ class CandleAdmin(StreamedExportMixin, BaseAdmin):
         """Offer the sorts an index serves: see `assets.selectors.candle_orderings`."""
         from assets.selectors import candle_orderings
 
-        return candle_orderings(self.model, filtered=is_filtered(request))
+        return self.with_shown(candle_orderings(self.model, filtered=is_filtered(request)))
 
     def get_search_results(self, request, queryset, search_term):
         """Find the asset by its symbol first, then its candles through the (asset, ...) index.

@@ -18,7 +18,7 @@ DAY0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def chart_url(asset):
-    return reverse("admin:assets_asset_chart_candles", args=[asset.pk])
+    return reverse("admin:chart_candles", args=[asset.pk])
 
 
 @pytest.fixture
@@ -86,4 +86,4 @@ def test_bad_query_is_a_400_naming_the_field(admin_client, btc):
 def test_needs_view_permission_on_candles(client, btc):
     client.force_login(UserFactory(is_staff=True))
     assert client.get(chart_url(btc)).status_code == 403
-    assert client.get(reverse("admin:assets_asset_chart_candles", args=[10**9])).status_code in (403, 404)
+    assert client.get(reverse("admin:chart_candles", args=[10**9])).status_code in (403, 404)

@@ -9,8 +9,8 @@ from ai.tests.factories import ModelEvaluationFactory
 from ai.tests.market import real_market
 from assets.indicators import indicators_compute
 from assets.models import PriceData
-from assets.services import candles_resample
-from cryptopredict.tests.browser.conftest import drawn
+from assets.services.resampling import candles_resample
+from backoffice.tests.browser.conftest import drawn
 from macro.choices import MarketRegime
 from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
 from trading.tests.factories import AITradingSignalFactory
