@@ -100,3 +100,14 @@ def moment(value, tz=None, *, seconds: bool = False, empty: str = EMPTY) -> str:
     label = value.tzname() or ""
     text = value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return f"{text} {label}".strip()
+
+
+def duration(value, *, empty: str = EMPTY) -> str:
+    """Return a timedelta in its largest whole unit: "3 d", "5 h", "12 min", "40 s"."""
+    if value is None:
+        return empty
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{number(seconds // size)} {unit}"
+    return f"{seconds} s"

@@ -30,3 +30,9 @@ def multiple(value):
 @register.filter
 def moment(value, tz=None):
     return formatting.moment(value, tz)
+
+
+@register.filter
+def timesince_short(value):
+    """A timedelta in its largest unit: 3 d, 5 h, 12 min."""
+    return formatting.duration(value)
