@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.urls import path
 
-from cryptopredict.admin import BaseAdmin, RecentRowsInline, json_table
+from cryptopredict.admin import BaseAdmin, HistoryAdmin, RecentRowsInline, json_table
 
 from . import selectors
 from .admin_actions import JOB_ACTIONS, MODEL_ACTIONS
@@ -58,7 +58,7 @@ class PredictionJobInline(RecentRowsInline):
 
 
 @admin.register(AIModel)
-class AIModelAdmin(BaseAdmin):
+class AIModelAdmin(HistoryAdmin, BaseAdmin):
     list_display = (
         "name",
         "version",

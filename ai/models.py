@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+from simple_history.models import HistoricalRecords
 
 from cryptopredict.choices import JobStatus, Timeframe
 from cryptopredict.models import TimestampedModel, choices_check, range_check
@@ -47,6 +48,9 @@ class AIModel(TimestampedModel):
     min_confidence_threshold = models.DecimalField(max_digits=4, decimal_places=2, default=0.5)
     max_predictions_per_hour = models.IntegerField(null=True, blank=True)
     requires_manual_approval = models.BooleanField(null=True, blank=True, default=False)
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at", "last_prediction", "prediction_count"])
 
     class Meta:
         db_table = "ai_models"

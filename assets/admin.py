@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import F
 
-from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, ReadOnlyAdmin
+from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, HistoryAdmin, ReadOnlyAdmin
 from cryptopredict.resources import resource_for
 
 from .api.serializers import CANDLE_KEYS
@@ -18,7 +18,7 @@ from .services.writing import (
 
 
 @admin.register(Asset)
-class AssetAdmin(BaseAdmin):
+class AssetAdmin(HistoryAdmin, BaseAdmin):
     list_display = (
         "symbol",
         "name",

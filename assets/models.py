@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+from simple_history.models import HistoricalRecords
 
 from cryptopredict.choices import Timeframe
 from cryptopredict.formatting import moment
@@ -50,6 +51,11 @@ class Asset(ActiveMixin, TimestampedModel):
     data_quality_score = models.IntegerField(default=100)
     data_source = models.CharField(max_length=20, default="coingecko", db_index=True)
     last_price_update = models.DateTimeField(null=True, blank=True)
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(
+        excluded_fields=["updated_at", "access_count", "last_accessed_at", "timeframe_usage"]
+    )
 
     class Meta:
         db_table = "assets"

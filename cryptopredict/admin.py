@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 from rangefilter.filters import DateRangeFilter
+from simple_history.admin import SimpleHistoryAdmin
 
 from cryptopredict import formatting
 from cryptopredict.audit import activity_record
@@ -419,6 +420,22 @@ class AIOutputAdmin(BaseAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Show an object's change history with old and new values (django-simple-history).
+
+    Put it before BaseAdmin: `class AssetAdmin(HistoryAdmin, BaseAdmin)`. The history is read,
+    never reverted from: a revert would write around the services and their rules.
+    """
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyAdmin(BaseAdmin):

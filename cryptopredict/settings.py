@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "rangefilter",
+    "simple_history",
     "cryptopredict",
     "users",
     "assets",
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cryptopredict.middleware.UserTimezoneMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -105,6 +107,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Change history (django-simple-history): shown with old and new values, never reverted from
+# the admin (a revert would bypass the services), kept HISTORY_RETENTION_DAYS (prune_history).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 # 24-hour times with their zone and ISO dates everywhere (cryptopredict/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["cryptopredict.formats"]
 
@@ -216,6 +222,10 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# `celery -A cryptopredict beat` runs these; history has a retention, like every growing table.
+CELERY_BEAT_SCHEDULE = {
+    "prune-history": {"task": "backoffice.history_prune", "schedule": timedelta(days=1)},
+}
 
 MODEL_ARTIFACTS_DIR = Path(env("MODEL_ARTIFACTS_DIR", default=str(BASE_DIR / "var" / "artifacts")))
 

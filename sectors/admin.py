@@ -2,7 +2,7 @@ from django.contrib import admin
 from rangefilter.filters import DateRangeFilter
 
 from assets.models import Asset
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, ConstraintForm
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, ConstraintForm, HistoryAdmin
 from cryptopredict.filters import AutocompleteFilter
 
 from .models import (
@@ -61,7 +61,7 @@ class RotationFlowInline(BaseInline):
 
 
 @admin.register(Sector)
-class SectorAdmin(BaseAdmin):
+class SectorAdmin(HistoryAdmin, BaseAdmin):
     list_display = (
         "name",
         "slug",
@@ -103,7 +103,7 @@ class SectorHistoryAdmin(BaseAdmin):
 
 
 @admin.register(SectorMapping)
-class SectorMappingAdmin(BaseAdmin):
+class SectorMappingAdmin(HistoryAdmin, BaseAdmin):
     form = SectorMappingForm
     list_display = ("asset", "sector", "weight", "is_primary", "confidence", "source", "updated_at")
     list_filter = (("asset", AutocompleteFilter), "source", "is_primary", "sector")

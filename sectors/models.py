@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from cryptopredict.choices import Timeframe
 from cryptopredict.formatting import moment, number, percent
@@ -30,6 +31,9 @@ class Sector(ActiveMixin, TimestampedModel):
     total_volume_24h = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
     asset_count = models.IntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "sectors"
@@ -83,6 +87,9 @@ class SectorMapping(UserTrackingMixin, TimestampedModel):
     is_primary = models.BooleanField(default=False)
     confidence = models.DecimalField(**UNIT, default=1)
     source = models.CharField(max_length=10, choices=MappingSource.choices, default=MappingSource.MANUAL)
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "sector_mappings"

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count
 from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, SoftDeletedFilter
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, HistoryAdmin, SoftDeletedFilter
 from cryptopredict.filters import AutocompleteFilter
 
 from .models import (
@@ -43,7 +43,7 @@ class HoldingInline(BaseInline):
 
 
 @admin.register(Watchlist)
-class WatchlistAdmin(BaseAdmin):
+class WatchlistAdmin(HistoryAdmin, BaseAdmin):
     list_display = ("name", "user", "item_count", "is_default", "is_public", "is_active", "deleted_at")
     list_filter = ("is_public", "is_default", "is_active", SoftDeletedFilter)
     search_fields = ("name", "user__email")
@@ -61,7 +61,7 @@ class WatchlistAdmin(BaseAdmin):
 
 
 @admin.register(WatchlistAsset)
-class WatchlistAssetAdmin(BaseAdmin):
+class WatchlistAssetAdmin(HistoryAdmin, BaseAdmin):
     list_display = (
         "watchlist",
         "asset",
@@ -79,7 +79,7 @@ class WatchlistAssetAdmin(BaseAdmin):
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(BaseAdmin):
+class PortfolioAdmin(HistoryAdmin, BaseAdmin):
     list_display = (
         "name",
         "user",

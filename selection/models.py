@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from cryptopredict.formatting import moment, number
 from cryptopredict.models import (
@@ -42,6 +43,9 @@ class Watchlist(ActiveMixin, SoftDeleteMixin, TimestampedModel):
     is_public = models.BooleanField(default=False)
     sort_order = models.IntegerField(default=0)
 
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at"])
+
     class Meta:
         db_table = "watchlists"
         ordering = ["user", "sort_order", "name"]
@@ -59,6 +63,9 @@ class WatchlistAsset(UserTrackingMixin, TimestampedModel):
     target_price = models.DecimalField(**PRICE, null=True, blank=True)
     alert_price_above = models.DecimalField(**PRICE, null=True, blank=True)
     alert_price_below = models.DecimalField(**PRICE, null=True, blank=True)
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "watchlist_assets"
@@ -96,6 +103,9 @@ class Portfolio(ActiveMixin, SoftDeleteMixin, TimestampedModel):
     # Cached totals, recomputed by the service that executes trades.
     total_value = models.DecimalField(**MONEY, default=0)
     total_cost_basis = models.DecimalField(**MONEY, default=0)
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "portfolios"

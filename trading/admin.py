@@ -1,7 +1,7 @@
 from django.contrib import admin
 from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, HistoryAdmin
 from cryptopredict.filters import AutocompleteFilter
 
 from .choices import TradeStatus
@@ -41,7 +41,7 @@ class AITradingSignalAdmin(AIOutputAdmin):
 
 
 @admin.register(TradeAction)
-class TradeActionAdmin(BaseAdmin):
+class TradeActionAdmin(HistoryAdmin, BaseAdmin):
     """Trades are recorded and executed by trading.services (it moves holdings and cash); here they
     are read and annotated only."""
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from cryptopredict.choices import Timeframe
 from cryptopredict.formatting import moment, number
@@ -112,6 +113,9 @@ class TradeAction(TimestampedModel):
     exchange = models.CharField(max_length=50, null=True, blank=True)
     external_order_id = models.CharField(max_length=100, null=True, blank=True)
     notes = models.TextField(blank=True, default="")
+
+    # Old and new values of each change (django-simple-history); pruned by clean_old_history.
+    change_history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "trade_actions"
