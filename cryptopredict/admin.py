@@ -17,6 +17,7 @@ from django.db import connections, models, router
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import FileResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
@@ -229,9 +230,18 @@ class FormattedFieldsMixin:
     fraction_fields: tuple[str, ...] = ()
     multiple_fields: tuple[str, ...] = ()
     plain_fields: tuple[str, ...] = ()
+    # Fields set when the object is added and read-only afterwards (moved by services only).
+    readonly_on_change: tuple[str, ...] = ()
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
+        self._links = {}
+        for field in model._meta.concrete_fields:
+            if field.many_to_one and admin_site.is_registered(field.related_model):
+                name = f"{field.name}_link"
+                if not hasattr(type(self), name):
+                    setattr(self, name, self._link(field))
+                self._links[field.name] = name
         self._shown = {}
         for field in model._meta.concrete_fields:
             if field.name in self.plain_fields or not isinstance(
@@ -268,8 +278,29 @@ class FormattedFieldsMixin:
 
         return shown
 
+    def _link(self, field):
+        """Return a column showing the related object as a link to its own page."""
+        name, opts = field.name, field.related_model._meta
+        url_name = f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change"
+
+        @admin.display(description=field.verbose_name, ordering=name)
+        def linked(obj):
+            related = getattr(obj, name)
+            if related is None:
+                return None
+            return format_html('<a href="{}">{}</a>', reverse(url_name, args=[related.pk]), related)
+
+        return linked
+
     def get_list_display(self, request):
         links = set(self.list_display_links or ())
+        names = list(super().get_list_display(request))
+        # Without list_display_links the first column links to the row itself: no link inside it.
+        first = 1 if self.list_display_links == () and names else 0
+        names[first:] = [
+            self._links[name] if isinstance(name, str) and name in self._links and name not in links else name
+            for name in names[first:]
+        ]
         return [
             self._shown[name]
             if isinstance(name, str)
@@ -277,7 +308,7 @@ class FormattedFieldsMixin:
             and name not in links
             and not isinstance(self.model._meta.get_field(name), models.JSONField)
             else name
-            for name in super().get_list_display(request)
+            for name in names
         ]
 
     def with_shown(self, names):
@@ -291,10 +322,12 @@ class FormattedFieldsMixin:
         )
         if not editable:
             return set(self._shown)
-        return {name for name in super().get_readonly_fields(request, obj) if name in self._shown}
+        names = [*super().get_readonly_fields(request, obj), *(self.readonly_on_change if obj else ())]
+        return {name for name in names if name in self._shown}
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
+        fields += [name for name in (self.readonly_on_change if obj else ()) if name not in fields]
         return fields + [
             self._shown[name] for name in self._read_only(request, obj) if self._shown[name] not in fields
         ]

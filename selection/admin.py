@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, F
+from django.urls import reverse
+from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
 from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, HistoryAdmin, SoftDeletedFilter
 from cryptopredict.filters import AutocompleteFilter
+from cryptopredict.formatting import number
 
 from .models import (
     AIPortfolioAnalysis,
@@ -13,6 +16,7 @@ from .models import (
     Watchlist,
     WatchlistAsset,
 )
+from .selectors import holdings_valued, portfolios_valued
 
 # What only trading.services writes when it executes trades: a position is never typed in.
 HOLDING_FIGURES = (
@@ -85,13 +89,13 @@ class PortfolioAdmin(HistoryAdmin, BaseAdmin):
         "user",
         "base_currency",
         "risk_profile",
-        "total_value",
+        "holdings_value",
+        "cash_shown",
+        "value_with_cash",
+        "unrealized_pnl",
         "total_cost_basis",
-        "cash_balance",
-        "track_cash",
-        "is_default",
+        "trades",
         "is_active",
-        "deleted_at",
     )
     list_filter = ("risk_profile", "base_currency", "is_public", "is_default", "is_active", SoftDeletedFilter)
     search_fields = ("name", "user__email")
@@ -99,8 +103,46 @@ class PortfolioAdmin(HistoryAdmin, BaseAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     # Cached totals, recomputed by the service that executes trades.
-    readonly_fields = ("total_value", "total_cost_basis")
+    readonly_fields = (
+        "total_value",
+        "total_cost_basis",
+        "holdings_value",
+        "value_with_cash",
+        "unrealized_pnl",
+        "trades",
+    )
     inlines = (HoldingInline,)
+
+    def get_queryset(self, request):
+        # Valued as the API values them: holdings at the latest close, plus cash.
+        valued = portfolios_valued(super().get_queryset(request))
+        return valued.annotate(value_with_cash=F("current_value") + F("cash_balance"))
+
+    # Cash is set when the portfolio is made; afterwards only trades move it (trading.services).
+    readonly_on_change = ("cash_balance",)
+
+    @admin.display(description="holdings value", ordering="current_value")
+    def holdings_value(self, obj):
+        return number(getattr(obj, "current_value", None))
+
+    @admin.display(description="cash", ordering="cash_balance")
+    def cash_shown(self, obj):
+        return number(obj.cash_balance)
+
+    @admin.display(description="total with cash", ordering="value_with_cash")
+    def value_with_cash(self, obj):
+        return number(getattr(obj, "value_with_cash", None))
+
+    @admin.display(description="unrealized PnL", ordering="unrealized_pnl")
+    def unrealized_pnl(self, obj):
+        return number(getattr(obj, "unrealized_pnl", None), signed=True)
+
+    @admin.display(description="trades")
+    def trades(self, obj):
+        url = reverse("admin:trading_tradeaction_changelist")
+        holdings = reverse("admin:selection_portfolioasset_changelist")
+        link = '<a href="{}?portfolio__id__exact={}">{}</a>'
+        return format_html(f"{link} · {link}", url, obj.pk, "trades", holdings, obj.pk, "holdings")
 
 
 @admin.register(PortfolioAsset)
@@ -110,7 +152,10 @@ class PortfolioAssetAdmin(BaseAdmin):
         "asset",
         "quantity",
         "average_buy_price",
+        "price_now",
+        "value_now",
         "cost_basis",
+        "unrealized",
         "realized_pnl",
         "target_allocation",
         "last_transaction_at",
@@ -124,10 +169,25 @@ class PortfolioAssetAdmin(BaseAdmin):
     ordering = ("portfolio__name", "asset__symbol")
     list_select_related = ("portfolio", "asset")
     # Holdings move only through executed trades (trading.services); here only targets are set.
-    readonly_fields = ("portfolio", "asset", *HOLDING_FIGURES)
+    readonly_fields = ("portfolio", "asset", *HOLDING_FIGURES, "price_now", "value_now", "unrealized")
 
     def has_add_permission(self, request):
         return False
+
+    def get_queryset(self, request):
+        return holdings_valued(super().get_queryset(request))
+
+    @admin.display(description="current price", ordering="current_price")
+    def price_now(self, obj):
+        return number(getattr(obj, "current_price", None))
+
+    @admin.display(description="current value", ordering="current_value")
+    def value_now(self, obj):
+        return number(getattr(obj, "current_value", None))
+
+    @admin.display(description="unrealized PnL", ordering="unrealized_pnl")
+    def unrealized(self, obj):
+        return number(getattr(obj, "unrealized_pnl", None), signed=True)
 
 
 @admin.register(AIWatchlistAnalysis)
