@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0003_change_history'),
+        ('assets', '0004_change_history'),
         ('selection', '0002_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

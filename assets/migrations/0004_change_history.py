@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0002_price_data_timeframe_time_index'),
+        ('assets', '0003_candle_price_points_and_indicator_watermark'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
