@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "sectors",
     "selection",
     "trading",
+    "alerts",
     "backoffice",  # the top too: the admin site, dashboard and charts read every app
     "demo",  # the top: it drives the services of every app above
 ]
@@ -225,6 +226,29 @@ CELERY_TIMEZONE = TIME_ZONE
 # `celery -A cryptopredict beat` runs these; history has a retention, like every growing table.
 CELERY_BEAT_SCHEDULE = {
     "prune-history": {"task": "backoffice.history_prune", "schedule": timedelta(days=1)},
+}
+
+# Alerts (the alerts app): plan limits, delivery retries, channel endpoints.
+ALERT_RULE_LIMITS = {
+    "free": env.int("ALERT_RULES_FREE", default=5),
+    "basic": env.int("ALERT_RULES_BASIC", default=25),
+    "pro": env.int("ALERT_RULES_PRO", default=100),
+    "enterprise": env.int("ALERT_RULES_ENTERPRISE", default=1000),
+}
+# A failed delivery is tried again after base x 2^(n-1) seconds (capped), and is dead after the last attempt.
+ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=8)
+ALERT_DELIVERY_BACKOFF_SECONDS = env.int("ALERT_DELIVERY_BACKOFF_SECONDS", default=30)
+ALERT_DELIVERY_BACKOFF_MAX_SECONDS = env.int("ALERT_DELIVERY_BACKOFF_MAX_SECONDS", default=3600)
+# How long a worker's claim on a delivery lasts; a claim of a worker that died is taken over after it.
+ALERT_DELIVERY_LEASE_SECONDS = env.int("ALERT_DELIVERY_LEASE_SECONDS", default=120)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+TELEGRAM_API_URL = env("TELEGRAM_API_URL", default="https://api.telegram.org")
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
+# Where users reach this site: the base of the links in mails (email channel confirmation).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+CELERY_BEAT_SCHEDULE = {
+    "alerts-deliveries-dispatch": {"task": "alerts.deliveries_dispatch", "schedule": 60.0},
+    "alerts-stale-check": {"task": "alerts.stale_check", "schedule": 300.0},
 }
 
 MODEL_ARTIFACTS_DIR = Path(env("MODEL_ARTIFACTS_DIR", default=str(BASE_DIR / "var" / "artifacts")))

@@ -24,6 +24,13 @@ from ai.tests.factories import (
     ModelPredictionJobFactory,
     ModelTrainingJobFactory,
 )
+from alerts.tests.factories import (
+    AlertFiringFactory,
+    AlertRuleFactory,
+    NotificationChannelFactory,
+    NotificationDeliveryFactory,
+    NotificationFactory,
+)
 from assets.tests.factories import (
     AssetFactory,
     IndicatorStateFactory,
@@ -50,7 +57,7 @@ from selection.tests.factories import (
 from trading.tests.factories import AITradingSignalFactory, PortfolioAssetAnalysisFactory, TradeActionFactory
 from users.tests.factories import UserFactory
 
-PROJECT_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading")
+PROJECT_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading", "alerts")
 T = datetime(2025, 1, 1, tzinfo=UTC)
 BAD = "x"  # in no choice list, and short enough for every column
 
@@ -277,6 +284,51 @@ TABLE = {
         "chk_pa_analysis_risk": {"risk_score": 101},
         "chk_pa_analysis_recommendation": {"recommendation": BAD},
     },
+    NotificationChannelFactory: {
+        "chk_channel_kind": {"kind": BAD},
+        "chk_channel_webhook_target": {"secret": ""},
+        "chk_channel_email_target": Update(
+            {"email": ""}, setup={"kind": "email", "url": "", "secret": "", "email": "a@example.com"}
+        ),
+        "chk_channel_telegram_target": Update(
+            {"chat_id": ""}, setup={"kind": "telegram", "url": "", "secret": "", "chat_id": "42"}
+        ),
+    },
+    AlertRuleFactory: {
+        "chk_alert_rule_kind": {"kind": BAD},
+        "chk_alert_rule_timeframe": {"timeframe": "2d"},
+        "chk_alert_rule_asset": {"asset": None},
+        "chk_alert_rule_level": {"level": None},
+        "chk_alert_rule_price_positive": {"level": 0},
+        "chk_alert_rule_indicator": Update(
+            {"indicator": ""}, setup={"kind": "indicator_above", "indicator": "rsi_14"}
+        ),
+        "chk_alert_rule_percent_change": Update(
+            {"window": None},
+            setup={"kind": "percent_change", "level": None, "window": timedelta(days=1), "percent": 5},
+        ),
+        "chk_alert_rule_max_age": Update(
+            {"max_age": None}, setup={"kind": "data_stale", "level": None, "max_age": timedelta(hours=2)}
+        ),
+        "chk_alert_rule_fire_count": {"fire_count": -1},
+        "unique_alert_rule_watchlist_threshold": Dup(
+            ("watchlist_asset", "kind"),
+            setup={
+                "watchlist_asset": factory.SubFactory(
+                    WatchlistAssetFactory, alert_price_above=None, alert_price_below=None
+                )
+            },
+        ),
+    },
+    AlertFiringFactory: {"unique_alert_firing_event": Dup(("rule", "event_key"))},
+    NotificationFactory: {"unique_notification_firing": Dup(("user", "firing"))},
+    NotificationDeliveryFactory: {
+        "unique_delivery_firing_channel": Dup(("firing", "channel")),
+        "chk_delivery_status": {"status": BAD},
+        "chk_delivery_attempts": {"attempts": -1},
+        "chk_delivery_delivered_at": {"status": "delivered"},
+        "chk_delivery_sending_lease": {"status": "sending"},
+    },
 }
 
 # AIAnalysisMixin gives each analysis model the same two checks, named after the class.
@@ -333,7 +385,7 @@ FACTORIES = [
 
 def test_every_model_has_a_factory():
     assert {f._meta.model for f in FACTORIES} == set(project_models())
-    assert len(project_models()) == 28
+    assert len(project_models()) == 33
 
 
 @pytest.mark.django_db
