@@ -38,6 +38,7 @@ from .registry import (
     artifact_relative_path,
     artifact_save,
 )
+from .signals import job_failed
 
 logger = logging.getLogger(__name__)
 
@@ -395,10 +396,18 @@ def _job_fail(job: Job, exc: BaseException) -> None:
     lines = traceback.format_exception(exc)
     summary = f"{type(exc).__name__}: {exc}\n" + "".join(lines)[-ERROR_MESSAGE_CHARS:]
     now = timezone.now()
-    type(job).objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
-        status=JobStatus.FAILED, completed_at=now, updated_at=now, error_message=summary
+    failed = (
+        type(job)
+        .objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts)
+        .update(status=JobStatus.FAILED, completed_at=now, updated_at=now, error_message=summary)
     )
     logger.warning("%s failed: %s", _label(job), exc)
+    if failed:
+        job.status, job.completed_at, job.error_message = JobStatus.FAILED, now, summary
+        # Robust: a listener's error must not hide the job's own.
+        for receiver, error in job_failed.send_robust(sender=type(job), job=job):
+            if isinstance(error, Exception):
+                logger.error("job_failed receiver %r raised: %r", receiver, error)
 
 
 # Running ------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from django.utils import timezone
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 
 from .models import Asset, IndicatorState, PriceData
+from .signals import indicators_written
 
 if TYPE_CHECKING:  # assets.services.* may import this module: no import cycle at run time
     from .services.results import Progress
@@ -207,6 +208,8 @@ def indicators_refresh(
             stale_from=None, stale_until=None, computed_at=timezone.now()
         )
         state = None if cleared else IndicatorState.objects.get(pk=state.pk)
+    if written:
+        indicators_written.send(sender=PriceData, asset_id=asset_id, timeframe=timeframe)
     return written
 
 

@@ -23,6 +23,7 @@ from assets.indicators import indicator_frame
 
 from .choices import MarketRegime, RiskLevel
 from .models import AIRegimeAnalysis, MetricsSnapshot
+from .signals import regimes_created
 
 if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
@@ -315,6 +316,8 @@ def regime_rows_write(
             "analysis_data",
         ],
     )
+    # In the job's transaction: listeners (alerts) write with the rows.
+    regimes_created.send(sender=AIRegimeAnalysis, analyses=rows)
     return len(rows)
 
 

@@ -33,6 +33,7 @@ from sectors.models import AISectorAnalysis, SectorMapping
 
 from .choices import SignalStatus, SignalType
 from .models import AITradingSignal
+from .signals import signals_created
 
 DEFAULT_CONFIGURATION = {
     "weights": {"regime": 0.4, "momentum": 0.4, "sector": 0.2},
@@ -272,6 +273,8 @@ class SignalConfluence:
         scope.checkpoint(70)
         AITradingSignal.objects.bulk_create(rows, batch_size=500)
         signals_expire()
+        # In the job's transaction: listeners (alerts) write with the signals.
+        signals_created.send(sender=AITradingSignal, signals=rows)
         scope.output["signals"] = len(rows)
         return len(rows)
 

@@ -19,7 +19,10 @@ from django.utils import timezone
 
 from alerts.choices import INDICATOR_KINDS, PRICE_KINDS, RuleKind
 from alerts.models import AlertRule
-from assets.models import PriceData
+from assets.models import Asset, PriceData
+from macro.models import AIRegimeAnalysis
+from selection.models import WatchlistAsset
+from trading.choices import SignalStatus
 
 from .firing import Fire, firings_write
 
@@ -234,9 +237,6 @@ def stale_evaluate(*, now: datetime | None = None) -> int:
 def signals_evaluate(*, signals, now: datetime | None = None) -> int:
     """Fire the new_signal rules matching any of `signals` (trading signals just written) that are
     still active; return how many fired. One query reads the rules, one the watchlists they name."""
-    from selection.models import WatchlistAsset
-    from trading.choices import SignalStatus
-
     now = now or timezone.now()
     current = [s for s in signals if s.status == SignalStatus.ACTIVE and s.expires_at > now]
     if not current:
@@ -249,6 +249,7 @@ def signals_evaluate(*, signals, now: datetime | None = None) -> int:
             "watchlist_id", "asset_id"
         ):
             members.setdefault(watchlist_id, set()).add(asset_id)
+    symbols = dict(Asset.objects.filter(pk__in={s.asset_id for s in current}).values_list("pk", "symbol"))
     fires = []
     for signal in current:
         for rule in rules:
@@ -258,7 +259,7 @@ def signals_evaluate(*, signals, now: datetime | None = None) -> int:
                 continue
             if rule.signal_type and rule.signal_type != signal.signal_type:
                 continue
-            symbol = signal.asset.symbol
+            symbol = symbols[signal.asset_id]
             fires.append(
                 Fire(
                     rule=rule,
@@ -291,6 +292,11 @@ def regime_evaluate(*, analysis, now: datetime | None = None) -> int:
     regime; return how many fired."""
     if not analysis.regime_changed:
         return 0
+    newer = AIRegimeAnalysis.objects.filter(
+        ai_model_id=analysis.ai_model_id, analysis_time__gt=analysis.analysis_time
+    )
+    if newer.exists():  # a job that filled in history: the regime of now is a later row's
+        return 0
     now = now or timezone.now()
     rules = list(_locked(rules_live(now=now).filter(kind=RuleKind.REGIME_CHANGE)))
     title = f"Macro regime changed to {analysis.regime}" + (
@@ -299,7 +305,7 @@ def regime_evaluate(*, analysis, now: datetime | None = None) -> int:
     fires = [
         Fire(
             rule=rule,
-            event_key=f"regime:{analysis.pk}",
+            event_key=f"regime:{analysis.ai_model_id}:{analysis.analysis_time.isoformat()}",
             title=title,
             observed_at=analysis.analysis_time,
             message=analysis.summary or title,

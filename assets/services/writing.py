@@ -22,6 +22,7 @@ from ..candle_writes import (
 from ..importers import ImportFormatError
 from ..indicators import indicators_mark_stale, indicators_refresh
 from ..models import Asset, PriceData
+from ..signals import candles_written
 from .results import Progress, Rejection, UpsertResult
 from .validation import _candle_fast, _candle_slow, _clean_values, candle_errors
 
@@ -127,6 +128,10 @@ def candles_upsert(
                 indicators_mark_stale(
                     asset_id=asset.pk, timeframe=timeframe, start=min(batch), end=max(batch)
                 )
+                # Inside the batch's transaction: what listeners write commits with the candles.
+                candles_written.send(
+                    sender=Asset, asset_id=asset.pk, timeframe=timeframe, first=min(batch), last=max(batch)
+                )
         result.inserted += inserted
         result.updated += updated
         result.unchanged += len(batch) - inserted - updated
@@ -162,6 +167,7 @@ def _written(*, asset_id: int, timeframe: str, candle_time: datetime) -> None:
     In the write's transaction, so the candle and the indicators that follow from it commit together.
     """
     indicators_mark_stale(asset_id=asset_id, timeframe=timeframe, start=candle_time, end=candle_time)
+    candles_written.send(sender=Asset, asset_id=asset_id, timeframe=timeframe, first=candle_time, last=candle_time)
     candles_changed(asset_id=asset_id)
     indicators_refresh(asset_id=asset_id, timeframe=timeframe)
 
