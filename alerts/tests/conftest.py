@@ -7,6 +7,7 @@
   {"ok": false, "error_code": ..., "description": ...}), reached through TELEGRAM_API_URL.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -24,7 +25,9 @@ class Receiver:
     url: str = ""
     secret: str = SECRET
     fail_first: int = 0  # answer 503 to this many requests before the first success
-    hold: threading.Event | None = None  # while set, a request waits for `release` before answering
+    hold: threading.Event = field(
+        default_factory=threading.Event
+    )  # set: hold the next answer until `release`
     release: threading.Event = field(default_factory=threading.Event)
     requests: list = field(default_factory=list)  # every request: (headers, body)
     processed: dict = field(default_factory=dict)  # idempotency key -> the JSON body acted upon
@@ -47,10 +50,9 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         with receiver.lock:
             receiver.requests.append((dict(self.headers), body))
             failing = len(receiver.requests) <= receiver.fail_first
-        if receiver.hold is not None and receiver.hold.is_set():
+        held = receiver.hold.is_set()
+        if held:
             receiver.hold.clear()
-            receiver.release.wait(30)
-            return  # the sender was killed meanwhile: nobody reads an answer
         if failing:
             return self._answer(503, {"error": "down for maintenance"})
         # What a receiver must do: compare the HMAC of the raw body in constant time.
@@ -63,7 +65,11 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         with receiver.lock:
             if key not in receiver.processed:
                 receiver.processed[key] = json.loads(body)
-        self._answer(200, {"ok": True})
+        if held:
+            # Acted upon, but the answer waits: the sender may die before it reads one.
+            receiver.release.wait(30)
+        with contextlib.suppress(OSError):  # the sender may be gone
+            self._answer(200, {"ok": True})
 
     def _answer(self, status: int, payload: dict):
         data = json.dumps(payload).encode()
