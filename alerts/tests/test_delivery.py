@@ -205,3 +205,19 @@ def test_email_delivery_sends_one_mail():
     assert [(m.to, m.subject, m.body) for m in mail.outbox] == [
         (["ada@example.com"], "BTC above 100000", "m")
     ]
+
+
+@pytest.mark.django_db
+def test_the_command_sends_what_is_due_and_names_the_failures(hook, webhook_receiver):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    fire_one(hook, commit=False)
+    broken = NotificationChannelFactory(user=hook.user, url="http://127.0.0.1:9/closed")
+    fire_one(broken, commit=False)
+    out, err = StringIO(), StringIO()
+    call_command("send_notifications", stdout=out, stderr=err)
+    assert out.getvalue().strip() == "2 due: 1 delivered, 1 to retry, 0 dead"
+    assert "ConnectionError" in err.getvalue()
+    assert len(webhook_receiver.accepted()) == 1
