@@ -4,35 +4,38 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from alerts import filtersets, services
 from alerts.models import AlertRule, Notification, NotificationChannel
 from cryptopredict.api.base import BaseModelViewSet, BaseReadOnlyModelViewSet, TimeSeriesMixin
-from cryptopredict.choices import UserRole
+from cryptopredict.api.ownership import IsOwnerRole
+from cryptopredict.api.permissions import reads_all
 
 from . import serializers
 
 
-class IsAlertOwner(BasePermission):
-    """Signed-in users; guests read (their empty lists) but keep no rules or channels."""
+class IsAlertOwner(IsOwnerRole):
+    """Signed-in users who may own things: not guests (admins and staff readers read, see OwnMixin)."""
 
-    message = "Guest accounts cannot keep alert rules or channels."
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or user.role != UserRole.GUEST
+    message = "Guest accounts cannot keep alert rules, channels or notifications."
 
 
 class OwnMixin:
+    """design/api.md's own objects: one's own rows; admins and staff with the view permission read
+    everyone's (and write only their own). Someone else's row is 404."""
+
     permission_classes = [IsAlertOwner]
+    readers_see_all = True
 
     def get_queryset(self):
-        return super().get_queryset().filter(user=self.request.user)
+        queryset = super().get_queryset()
+        user = self.request.user
+        if self.readers_see_all and self.request.method in SAFE_METHODS and reads_all(user, queryset.model):
+            return queryset
+        return queryset.filter(user=user)
 
 
 class NotificationChannelViewSet(OwnMixin, BaseModelViewSet):
@@ -42,8 +45,8 @@ class NotificationChannelViewSet(OwnMixin, BaseModelViewSet):
     queryset = NotificationChannel.objects.all()
     serializer_class = serializers.NotificationChannelSerializer
     filterset_class = filtersets.NotificationChannelFilterSet
-    search_fields = ("name", "email", "url", "chat_id")
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    search_fields = ("name", "email", "url", "chat_id", "last_error")
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer):
         super().perform_create(serializer)
@@ -88,6 +91,7 @@ class NotificationViewSet(OwnMixin, TimeSeriesMixin, BaseReadOnlyModelViewSet):
     filterset_class = filtersets.NotificationFilterSet
     search_fields = ("title", "body")
     ordering = ("-created_at", "-id")
+    readers_see_all = False  # an inbox: everyone reads their own, admins too
 
     @extend_schema(request=None, responses=serializers.NotificationSerializer)
     @action(detail=True, methods=["post"])

@@ -76,15 +76,22 @@ def _candle_key(timeframe: str, candle_time: datetime) -> str:
     return f"candle:{timeframe}:{candle_time.isoformat()}"
 
 
-@transaction.atomic
 def series_evaluate(*, asset_id: int, timeframe: str, kinds=None, now: datetime | None = None) -> int:
     """Check the rules on the newest candle of one series; return how many fired.
 
     `kinds` limits the check (the indicator hook checks indicator rules only). Only the newest
     candle of the series counts: an import of old history does not fire alerts about the past.
+    A series no active rule watches costs one indexed query.
     """
     kinds = set(kinds or (*PRICE_KINDS, RuleKind.PERCENT_CHANGE, *INDICATOR_KINDS))
-    now = now or timezone.now()
+    watched = AlertRule.objects.filter(asset_id=asset_id, timeframe=timeframe, kind__in=kinds, is_active=True)
+    if not watched.exists():
+        return 0
+    return _series_evaluate(asset_id=asset_id, timeframe=timeframe, kinds=kinds, now=now or timezone.now())
+
+
+@transaction.atomic
+def _series_evaluate(*, asset_id: int, timeframe: str, kinds: set, now: datetime) -> int:
     series = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe)
     latest = (
         series.order_by("-candle_time").values("candle_time", "close_price", "technical_indicators").first()
