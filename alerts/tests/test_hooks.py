@@ -129,7 +129,9 @@ def test_a_candle_sync_through_the_api_fires_the_rule():
 @pytest.mark.django_db
 def test_computed_indicators_fire_an_rsi_rule():
     asset = AssetFactory()
-    rule = AlertRuleFactory(asset=asset, kind=RuleKind.INDICATOR_BELOW, indicator="rsi_14", level=Decimal("30"))
+    rule = AlertRuleFactory(
+        asset=asset, kind=RuleKind.INDICATOR_BELOW, indicator="rsi_14", level=Decimal("30")
+    )
     falling = rows(*[str(200 - 3 * n) for n in range(30)])
     candles_upsert(asset=asset, timeframe="1d", rows=falling, indicators=False)  # a bulk load
     assert not AlertFiring.objects.exists()  # the new candles have no indicators yet
@@ -141,7 +143,9 @@ def test_computed_indicators_fire_an_rsi_rule():
 @pytest.mark.django_db
 def test_an_upsert_that_refreshes_the_indicators_fires_the_indicator_rule_too():
     asset = AssetFactory()
-    rule = AlertRuleFactory(asset=asset, kind=RuleKind.INDICATOR_BELOW, indicator="rsi_14", level=Decimal("30"))
+    rule = AlertRuleFactory(
+        asset=asset, kind=RuleKind.INDICATOR_BELOW, indicator="rsi_14", level=Decimal("30")
+    )
     candles_upsert(asset=asset, timeframe="1d", rows=rows(*[str(200 - 3 * n) for n in range(30)]))
     assert AlertFiring.objects.get(rule=rule).observed_at == DAY + timedelta(days=29)
 

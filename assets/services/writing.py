@@ -167,7 +167,9 @@ def _written(*, asset_id: int, timeframe: str, candle_time: datetime) -> None:
     In the write's transaction, so the candle and the indicators that follow from it commit together.
     """
     indicators_mark_stale(asset_id=asset_id, timeframe=timeframe, start=candle_time, end=candle_time)
-    candles_written.send(sender=Asset, asset_id=asset_id, timeframe=timeframe, first=candle_time, last=candle_time)
+    candles_written.send(
+        sender=Asset, asset_id=asset_id, timeframe=timeframe, first=candle_time, last=candle_time
+    )
     candles_changed(asset_id=asset_id)
     indicators_refresh(asset_id=asset_id, timeframe=timeframe)
 
