@@ -1,9 +1,11 @@
 """Celery tasks of the alerts app: send one delivery, sweep the outbox, check stale series."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from . import services
 
@@ -32,3 +34,9 @@ def deliveries_dispatch() -> int:
 def stale_check() -> int:
     """Fire the data_stale rules whose series got no candle for too long."""
     return services.stale_evaluate()
+
+
+@shared_task(name="alerts.prune", ignore_result=True)
+def prune() -> int:
+    """Delete firings older than ALERT_RETENTION_DAYS with their notifications and deliveries."""
+    return services.firings_prune(before=timezone.now() - timedelta(days=settings.ALERT_RETENTION_DAYS))

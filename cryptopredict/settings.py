@@ -247,9 +247,12 @@ TELEGRAM_API_URL = env("TELEGRAM_API_URL", default="https://api.telegram.org")
 TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
 # Where users reach this site: the base of the links in mails (email channel confirmation).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Firings (with their notifications and deliveries) older than this are deleted daily.
+ALERT_RETENTION_DAYS = env.int("ALERT_RETENTION_DAYS", default=180)
 CELERY_BEAT_SCHEDULE = {
     "alerts-deliveries-dispatch": {"task": "alerts.deliveries_dispatch", "schedule": 60.0},
     "alerts-stale-check": {"task": "alerts.stale_check", "schedule": 300.0},
+    "alerts-prune": {"task": "alerts.prune", "schedule": 86400.0},
 }
 
 MODEL_ARTIFACTS_DIR = Path(env("MODEL_ARTIFACTS_DIR", default=str(BASE_DIR / "var" / "artifacts")))

@@ -19,6 +19,7 @@ from .evaluation import (
 )
 from .firing import Fire, firings_write
 from .notifications import notification_read, notifications_read_all
+from .retention import firings_prune
 from .rules import RuleLimitReached, rule_check, rule_create, rule_limit, rule_update, watchlist_rules_sync
 from .transport import SendError, signature
 
@@ -35,6 +36,7 @@ __all__ = [
     "deliveries_send_due",
     "delivery_attempt",
     "delivery_retry",
+    "firings_prune",
     "firings_write",
     "job_failure_evaluate",
     "notification_read",

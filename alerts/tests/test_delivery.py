@@ -22,7 +22,11 @@ from assets.tests.factories import AssetFactory
 from users.tests.factories import AdminUserFactory, UserFactory
 
 from .conftest import SECRET
-from .factories import AlertRuleFactory, NotificationChannelFactory, NotificationDeliveryFactory
+from .factories import (
+    AlertRuleFactory,
+    NotificationChannelFactory,
+    NotificationDeliveryFactory,
+)
 
 
 def fire_one(channel, *, commit: bool = True, **rule_kwargs) -> NotificationDelivery:
@@ -221,3 +225,18 @@ def test_the_command_sends_what_is_due_and_names_the_failures(hook, webhook_rece
     assert out.getvalue().strip() == "2 due: 1 delivered, 1 to retry, 0 dead"
     assert "ConnectionError" in err.getvalue()
     assert len(webhook_receiver.accepted()) == 1
+
+
+@pytest.mark.django_db
+def test_prune_deletes_old_firings_but_keeps_those_still_to_deliver():
+    from alerts.tests.factories import AlertFiringFactory
+
+    now = timezone.now()
+    old_done = AlertFiringFactory(fired_at=now - timedelta(days=200))
+    NotificationDeliveryFactory(firing=old_done, status=DeliveryStatus.DEAD)
+    old_due = AlertFiringFactory(fired_at=now - timedelta(days=200))
+    NotificationDeliveryFactory(firing=old_due)
+    recent = AlertFiringFactory(fired_at=now - timedelta(days=10))
+    assert services.firings_prune(before=now - timedelta(days=180), batch=1) == 1
+    assert set(AlertFiring.objects.values_list("pk", flat=True)) == {old_due.pk, recent.pk}
+    assert not NotificationDelivery.objects.filter(firing_id=old_done.pk).exists()
