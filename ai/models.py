@@ -100,9 +100,16 @@ class ModelEvaluation(TimestampedModel):
     profit_factor = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     win_rate = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     trade_count = models.IntegerField(null=True, blank=True)
-    # The same figures for a baseline over the same period, e.g. buy-and-hold.
+    # The same figures for every baseline over the same period: {"buy_and_hold": {...}, "sma_200": {...}}
+    # for strategies, {"majority": ..., "persistence": ..., "random_prior": ...} for classifiers.
     baseline_metrics = models.JSONField(default=dict, blank=True)
-    passed = models.BooleanField(default=False, help_text="Beat the model's thresholds.")
+    # Equity and drawdown curves (<= 2000 points) and monthly / yearly returns of the model and
+    # each baseline, for drawing: see ai.evaluation.curves_of.
+    curves = models.JSONField(default=dict, db_default={}, blank=True)
+    passed = models.BooleanField(
+        default=False,
+        help_text="Beat every baseline by the configured margin, the 95% interval's lower bound above it.",
+    )
     evaluated_at = models.DateTimeField(db_default=Now())
     evaluated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

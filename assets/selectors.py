@@ -147,6 +147,7 @@ def _candles_python(asset_id, timeframe, start, end, count, forward, compact) ->
 
 
 FRAME_COLUMNS = {
+    "open": "open_price",
     "close": "close_price",
     "high": "high_price",
     "low": "low_price",

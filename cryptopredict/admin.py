@@ -658,6 +658,34 @@ class SoftDeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InSampleFilter(admin.SimpleListFilter):
+    """Hide rows a model wrote about its own training period unless asked (AIAnalysisMixin.in_sample)."""
+
+    title = "in sample"
+    parameter_name = "in_sample"
+
+    def lookups(self, request, model_admin):
+        return (("all", "All"), ("yes", "In sample only"))
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Out of sample (default)",
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(in_sample=self.value() == "yes")
+
+
 class RecentRowsFormSet(BaseInlineFormSet):
     """An inline formset that shows only the parent's latest rows (a model may have thousands of jobs)."""
 

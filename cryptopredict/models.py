@@ -107,6 +107,10 @@ class AIAnalysisMixin(models.Model):
     ai_confidence_score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     signal_agreement_score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     analysis_data = models.JSONField(default=dict, blank=True)
+    # Written by a model whose training data covered this row's time: what the model learnt, not
+    # what it would have said then. No model, evaluation or alert reads such rows; the API and
+    # the admin hide them unless asked.
+    in_sample = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         abstract = True

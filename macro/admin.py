@@ -1,7 +1,7 @@
 from django.contrib import admin
 from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, InSampleFilter
 
 from .models import AIRegimeAnalysis, MetricsSnapshot
 
@@ -105,8 +105,10 @@ class AIRegimeAnalysisAdmin(AIOutputAdmin):
         "risk_level",
         "ai_confidence_score",
         "ai_model",
+        "in_sample",
     )
     list_filter = (
+        InSampleFilter,
         ("analysis_time", DateRangeFilter),
         "regime",
         "regime_changed",

@@ -1,10 +1,11 @@
 """Layer 1: market regime models over MetricsSnapshot rows, writing AIRegimeAnalysis.
 
-Two architectures: `regime_rules` (a transparent rule baseline on price vs SMA-200, the Mayer
-multiple, the SMA-50/200 cross, RSI-14, 30-day return and volatility) and `regime_forest` (a
-scikit-learn random-forest classifier on the same features, labelled from FORWARD returns and
-volatility). Every feature at time t uses rows up to t only; a label at t uses t+1..t+h, and
-training keeps only rows whose label window ends by the training cutoff.
+The regime of a day is a market STATE defined with hindsight over a window of `label_window`
+days each side (docs/regimes.md; `regime_labels`); the models NOWCAST it from trailing data only.
+Two architectures: `regime_rules` (a transparent rule baseline written from the definition, no
+training) and `regime_forest` (a scikit-learn random forest on the same trailing features). A
+feature at t uses rows up to t; a label at t is known only at t + label_window, so training keeps
+only rows whose label window ends by the training cutoff.
 """
 
 from datetime import datetime
@@ -29,15 +30,20 @@ if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
 
 REGIMES = list(MarketRegime.values)
-FEATURES = ["mayer", "cross", "rsi", "ret_7", "ret_30", "vol_30", "drawdown_365", "dist_ema_200"]
+FEATURES = ["mayer", "cross", "rsi", "ret_7", "ret_30", "ret_90", "vol_30", "drawdown_365", "dist_ema_200"]
 RISK_LEVELS = list(RiskLevel.values)  # low, medium, high, extreme
 DEFAULT_CONFIGURATION = {
-    "horizon": 30,  # days of forward data a label looks at
-    "bull_return": 0.10,
-    "bear_return": -0.10,
-    "transition_volatility": 0.9,
-    "thresholds": {"min_f1_edge": 0.0, "min_accuracy_edge": 0.0},
+    "label_window": 30,  # days each side of a day that its regime label looks at
+    "trend_return": 0.15,  # |close(t + w) / close(t - w) - 1| that makes a trend
+    "turn_return": 0.10,  # the move each side of a top or bottom that makes a transition
+    "accumulation_mayer": 0.9,  # a range below this close / SMA-200 is accumulation
+    "distribution_mayer": 1.3,  # a range above it is distribution
+    "train_periods": 730,
+    "test_periods": 180,
+    "thresholds": {"min_balanced_accuracy_edge": 0.0, "min_kappa_edge": 0.0},
+    "bootstrap": {"replications": 1000, "block": 20, "seed": 0},
 }
+SEED = 0
 
 
 # Features and labels (pure) ---------------------------------------------------------------------
@@ -103,6 +109,7 @@ def regime_features(frame: pd.DataFrame) -> pd.DataFrame:
             "rsi": stored("rsi_14", indicators["rsi_14"]),
             "ret_7": stored("weekly_return", close.pct_change(7).to_numpy()),
             "ret_30": stored("monthly_return", close.pct_change(30).to_numpy()),
+            "ret_90": close.pct_change(90),
             "vol_30": pd.Series(indicators["volatility_30"], index=frame.index),
             "drawdown_365": close / close.rolling(365, min_periods=1).max() - 1,
             "dist_ema_200": close / ema_200 - 1,
@@ -111,32 +118,42 @@ def regime_features(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def forward_labels(features: pd.DataFrame, configuration: dict) -> pd.Series:
-    """Return the regime each row turned out to be in, from the next `horizon` rows (NaN at the end)."""
-    horizon = int(configuration["horizon"])
-    close = features["close"]
-    forward_return = close.shift(-horizon) / close - 1
-    log_returns = np.log(close).diff()
-    forward_vol = log_returns.rolling(horizon).std().shift(-horizon) * np.sqrt(365)
-    mayer = features["mayer"]
+def regime_labels(features: pd.DataFrame, configuration: dict) -> pd.Series:
+    """Return the regime each day was in, judged with hindsight (docs/regimes.md); NaN where unknown.
+
+    With w = label_window, back = close(t) / close(t - w) - 1 and ahead = close(t + w) / close(t) - 1:
+    a Transition is a top or bottom (back and ahead of opposite signs, each at least turn_return);
+    else Bull / Bear when the 2w-day move close(t + w) / close(t - w) - 1 is at least trend_return
+    up / down; else the market ranges, and the range is Accumulation below an SMA-200 multiple of
+    accumulation_mayer, Distribution above distribution_mayer, Sideways between. A label needs
+    the close w days later, so it is known only then.
+    """
+    window = int(configuration["label_window"])
+    close, mayer = features["close"], features["mayer"]
+    back = close / close.shift(window) - 1
+    ahead = close.shift(-window) / close - 1
+    move = close.shift(-window) / close.shift(window) - 1
+    turn = configuration["turn_return"]
+    trend = configuration["trend_return"]
     labels = np.select(
         [
-            forward_return >= configuration["bull_return"],
-            forward_return <= configuration["bear_return"],
-            forward_vol >= configuration["transition_volatility"],
-            (mayer < 1) & (forward_return > 0.02),
-            (mayer >= 1) & (forward_return < -0.02),
+            (np.sign(back) != np.sign(ahead)) & (back.abs() >= turn) & (ahead.abs() >= turn),
+            move >= trend,
+            move <= -trend,
+            mayer < configuration["accumulation_mayer"],
+            mayer > configuration["distribution_mayer"],
         ],
         [
+            MarketRegime.TRANSITION,
             MarketRegime.BULL,
             MarketRegime.BEAR,
-            MarketRegime.TRANSITION,
             MarketRegime.ACCUMULATION,
             MarketRegime.DISTRIBUTION,
         ],
         default=MarketRegime.SIDEWAYS,
     )
-    return pd.Series(labels, index=features.index, dtype=object).where(forward_return.notna())
+    known = move.notna() & mayer.notna()
+    return pd.Series(labels, index=features.index, dtype=object).where(known)
 
 
 def training_rows(features: pd.DataFrame, labels: pd.Series, *, cutoff, horizon: int) -> pd.Index:
@@ -151,28 +168,31 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def rule_probabilities(features: pd.DataFrame) -> pd.DataFrame:
-    """Return the rule baseline's regime probabilities for each row (rows sum to 1)."""
+def rule_probabilities(features: pd.DataFrame, configuration: dict | None = None) -> pd.DataFrame:
+    """Return the rule baseline's nowcast of the regime for each row (rows sum to 1).
+
+    The rules read the label definition backwards from trailing data: the 30-day move stands
+    for the trend, a last week against it for a turn, and the SMA-200 multiple places a range.
+    """
+    configuration = {**DEFAULT_CONFIGURATION, **(configuration or {})}
     mayer = features["mayer"].fillna(1.0)
-    above = np.tanh(3 * (mayer - 1))
-    cross = np.tanh(20 * features["cross"].fillna(0.0))
-    momentum = np.tanh(6 * features["ret_30"].fillna(0.0))
-    rsi = (features["rsi"].fillna(50.0) - 50) / 50
-    trend = (0.4 * above + 0.3 * cross + 0.3 * momentum).clip(-1, 1)
-    calm = 1 - (features["ret_30"].fillna(0.0).abs() / 0.15).clip(0, 1)
-    high_vol = ((features["vol_30"].fillna(0.6) - 0.6) / 0.6).clip(0, 1)
+    month = features["ret_30"].fillna(0.0)
+    week = features["ret_7"].fillna(0.0)
+    trend = np.tanh(month / (configuration["trend_return"] / 1.5))
+    calm = 1 - (month.abs() / configuration["trend_return"]).clip(0, 1)
+    turn = (-np.sign(month) * week / 0.05).clip(0, 1) * (month.abs() / configuration["turn_return"]).clip(
+        0, 1
+    )
+    low = _sigmoid(-15 * (mayer - configuration["accumulation_mayer"]))
+    high = _sigmoid(15 * (mayer - configuration["distribution_mayer"]))
     scores = pd.DataFrame(
         {
-            MarketRegime.BULL: 3 * trend.clip(lower=0) + 0.5 * rsi,
-            MarketRegime.BEAR: 3 * (-trend).clip(lower=0) - 0.5 * rsi,
-            MarketRegime.SIDEWAYS: 2 * calm * (1 - above.abs()),
-            MarketRegime.ACCUMULATION: 2.5
-            * _sigmoid(-10 * (mayer - 1))
-            * _sigmoid(30 * features["ret_30"].fillna(0)),
-            MarketRegime.DISTRIBUTION: 2.5
-            * _sigmoid(10 * (mayer - 1.2))
-            * _sigmoid(-30 * features["ret_30"].fillna(0)),
-            MarketRegime.TRANSITION: (above - cross).abs() + high_vol,
+            MarketRegime.BULL: 3 * trend.clip(lower=0) * (1 - turn),
+            MarketRegime.BEAR: 3 * (-trend).clip(lower=0) * (1 - turn),
+            MarketRegime.TRANSITION: 3 * turn,
+            MarketRegime.ACCUMULATION: 2.5 * calm * low,
+            MarketRegime.DISTRIBUTION: 2.5 * calm * high,
+            MarketRegime.SIDEWAYS: 2.5 * calm * (1 - low - high).clip(lower=0),
         },
         index=features.index,
     )
@@ -240,14 +260,17 @@ def regime_rows_write(
     frame: pd.DataFrame,
     features: pd.DataFrame,
     probabilities: pd.DataFrame,
-    in_sample_until=None,
+    in_sample: pd.Series | None = None,
 ) -> int:
-    """Upsert one AIRegimeAnalysis per row of `frame` for `model`; return the rows written."""
+    """Upsert one AIRegimeAnalysis per row of `frame` for `model`; return the rows written.
+
+    `in_sample` marks the rows whose time the model's training data covered.
+    """
     if frame.empty:
         return 0
     first_time = frame.index[0]
     before = (
-        AIRegimeAnalysis.objects.filter(ai_model=model, analysis_time__lt=first_time)
+        AIRegimeAnalysis.objects.filter(ai_model=model, analysis_time__lt=first_time, in_sample=False)
         .order_by("-analysis_time")
         .values("regime", "analysis_time", "regime_duration_days")
         .first()
@@ -286,10 +309,8 @@ def regime_rows_write(
                 summary=f"{regime} ({rounded[regime]:.0%}); trend strength {strength:+.2f}",
                 ai_confidence_score=Decimal(str(round(float(probs.max()), 2))),
                 signal_agreement_score=Decimal(str(round(_agreement(feature_row, regime), 2))),
-                analysis_data={
-                    "architecture": model.architecture,
-                    "in_sample": bool(in_sample_until is not None and time <= in_sample_until),
-                },
+                in_sample=bool(in_sample is not None and in_sample.get(time, False)),
+                analysis_data={"architecture": model.architecture},
             )
         )
         previous = regime
@@ -313,6 +334,7 @@ def regime_rows_write(
             "summary",
             "ai_confidence_score",
             "signal_agreement_score",
+            "in_sample",
             "analysis_data",
         ],
     )
@@ -354,16 +376,20 @@ def regime_walk_forward(
     test_periods: int,
     horizon: int,
 ) -> pd.DataFrame:
-    """Return, for every row after the first training window, the walk-forward prediction and baselines.
+    """Return, for every row after the first training window, the walk-forward nowcast and baselines.
 
     Each fold trains on the `train_periods` rows before it, keeping only rows whose label window
     ends by the fold's last training row (no look-ahead), then predicts the next `test_periods`
-    rows. `fit_predict(train_index, test_features)` returns predicted regimes; the baseline
-    predicts the training window's most common regime.
+    rows. `fit_predict(train_index, test_features)` returns regime probabilities. Beside the
+    prediction and its probabilities: `majority` (the training rows' most common regime),
+    `persistence` (the latest label known at the time: `horizon` rows earlier) and
+    `random_prior` (a seeded draw from the training rows' regime frequencies).
     """
     warmed = features["mayer"].notna().to_numpy()
     start = int(warmed.argmax()) if warmed.any() else len(features)  # after the SMA-200 warm-up
-    features, labels = features.iloc[start:], labels.iloc[start:]
+    known_label = labels.shift(horizon)
+    features, labels, known_label = features.iloc[start:], labels.iloc[start:], known_label.iloc[start:]
+    rng = np.random.default_rng(SEED)
     parts = []
     for train_start, test_start, test_end in walk_forward_folds(
         len(features), train_periods=train_periods, test_periods=test_periods
@@ -375,17 +401,40 @@ def regime_walk_forward(
         if len(rows) < 30 or labels.loc[rows].nunique() < 2:
             continue
         test = features.iloc[test_start:test_end]
+        probabilities = fit_predict(rows, test)[REGIMES]
+        prior = labels.loc[rows].value_counts(normalize=True)
+        majority = prior.index[0]
         parts.append(
-            pd.DataFrame(
-                {
-                    "predicted": list(fit_predict(rows, test)),
-                    "baseline": labels.loc[rows].mode().iloc[0],
-                    "truth": labels.iloc[test_start:test_end],
-                },
-                index=test.index,
+            pd.concat(
+                [
+                    pd.DataFrame(
+                        {
+                            "predicted": probabilities.idxmax(axis=1),
+                            "majority": majority,
+                            "persistence": known_label.iloc[test_start:test_end].fillna(majority),
+                            "random_prior": rng.choice(
+                                prior.index.to_numpy(), size=len(test), p=prior.to_numpy()
+                            ),
+                            "truth": labels.iloc[test_start:test_end],
+                        },
+                        index=test.index,
+                    ),
+                    probabilities,
+                ],
+                axis=1,
             )
         )
-    return pd.concat(parts) if parts else pd.DataFrame(columns=["predicted", "baseline", "truth"])
+    columns = ["predicted", "majority", "persistence", "random_prior", "truth", *REGIMES]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=columns)
+
+
+def _walk_forward_settings(configuration: dict, parameters: dict | None = None) -> dict:
+    parameters = parameters or {}
+    return {
+        "train_periods": int(parameters.get("train_periods", configuration["train_periods"])),
+        "test_periods": int(parameters.get("test_periods", configuration["test_periods"])),
+        "horizon": int(configuration["label_window"]),
+    }
 
 
 class RegimeBase:
@@ -398,41 +447,50 @@ class RegimeBase:
         """Raise ValidationError for parameters this model does not understand."""
         _bounds(parameters)
 
-    def fit_predict(self, features: pd.DataFrame, labels: pd.Series):
-        """Return the walk-forward callable of this architecture (train rows, test features -> regimes)."""
+    def fit_predict(self, features: pd.DataFrame, labels: pd.Series, configuration: dict):
+        """Return the walk-forward callable (train rows, test features -> regime probabilities)."""
         raise NotImplementedError
 
-    def evaluate(self, *, model, timeframe: str, parameters: dict) -> dict:
-        """Walk forward over every snapshot: accuracy and macro-F1 against the majority-regime baseline."""
-        configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
-        horizon = int(configuration["horizon"])
+    def walk_forward(self, *, timeframe: str, configuration: dict, parameters: dict | None = None):
+        """Return the walk-forward nowcasts, probabilities and baselines over every snapshot."""
         features = regime_features(snapshot_frame(timeframe=timeframe))
-        labels = forward_labels(features, configuration)
-        folds = regime_walk_forward(
+        labels = regime_labels(features, configuration)
+        return regime_walk_forward(
             features,
             labels,
-            fit_predict=self.fit_predict(features, labels),
-            train_periods=int(parameters.get("train_periods", configuration.get("train_periods", 730))),
-            test_periods=int(parameters.get("test_periods", configuration.get("test_periods", 180))),
-            horizon=horizon,
+            fit_predict=self.fit_predict(features, labels, configuration),
+            **_walk_forward_settings(configuration, parameters),
         )
+
+    def history(self, *, timeframe: str, configuration: dict | None = None) -> pd.DataFrame:
+        """Return out-of-sample regime probabilities of the snapshots (each from a model fitted before it)."""
+        configuration = {**DEFAULT_CONFIGURATION, **(configuration or {})}
+        return self.walk_forward(timeframe=timeframe, configuration=configuration)[REGIMES]
+
+    def evaluate(self, *, model, timeframe: str, parameters: dict) -> dict:
+        """Walk forward over every snapshot; return the nowcasts, the truth and the three baselines."""
+        configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
+        folds = self.walk_forward(timeframe=timeframe, configuration=configuration, parameters=parameters)
         scored = folds[folds["truth"].notna()]
         if len(scored) < 2:
             raise ValidationError(
                 f"too few {timeframe} snapshots for a walk-forward: build more history first"
             )
+        window = configuration["label_window"]
         return {
             "kind": "classification",
-            "figures": classification_figures(scored["truth"], scored["predicted"])
-            | {"predicted_distribution": scored["predicted"].value_counts().to_dict()},
-            "baseline": classification_figures(scored["truth"], scored["baseline"])
-            | {"name": "majority regime"},
+            "truth": scored["truth"],
+            "predicted": scored["predicted"],
+            "baselines": {name: scored[name] for name in ("majority", "persistence", "random_prior")},
             "period_start": scored.index[0],
             "period_end": scored.index[-1],
-            "sample_size": len(scored),
-            "extra": {"truth_distribution": scored["truth"].value_counts().to_dict(), "horizon": horizon},
-            "notes": f"walk-forward, labels from the next {horizon} periods; baseline: the training window's "
-            "most common regime",
+            "extra": {
+                "truth_distribution": scored["truth"].value_counts().to_dict(),
+                "label_window": window,
+            },
+            "notes": f"walk-forward nowcast of the regime (docs/regimes.md: +/-{window} days with "
+            "hindsight); baselines: the training window's majority regime, the latest known regime "
+            "(persistence) and a draw from the training window's regime frequencies",
         }
 
 
@@ -443,19 +501,20 @@ class RegimeRules(RegimeBase):
     trainable = False
     framework = "rules"
 
-    def history(self, *, timeframe: str) -> pd.DataFrame:
+    def history(self, *, timeframe: str, configuration: dict | None = None) -> pd.DataFrame:
         """Return the rule probabilities of every snapshot of `timeframe` (each from rows up to it)."""
-        return rule_probabilities(regime_features(snapshot_frame(timeframe=timeframe)))
+        return rule_probabilities(regime_features(snapshot_frame(timeframe=timeframe)), configuration)
 
-    def fit_predict(self, features: pd.DataFrame, labels: pd.Series):
+    def fit_predict(self, features: pd.DataFrame, labels: pd.Series, configuration: dict):
         """Return the rules as a walk-forward callable (they learn nothing from the training rows)."""
-        return lambda rows, test: rule_probabilities(test).idxmax(axis=1)
+        return lambda rows, test: rule_probabilities(test, configuration)
 
     def predict(self, *, model, job, scope) -> int:
         """Write the regime of every snapshot in scope; return the rows written."""
+        configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
         frame, features = _scope_frame(scope)
         scope.checkpoint(40)
-        probabilities = rule_probabilities(features)
+        probabilities = rule_probabilities(features, configuration)
         scope.checkpoint(70)
         return regime_rows_write(
             model=model, job=job, frame=frame, features=features, probabilities=probabilities
@@ -473,7 +532,7 @@ def classifier_fit(features: pd.DataFrame, labels: pd.Series, rows: pd.Index) ->
         min_samples_leaf=10,
         class_weight="balanced_subsample",
         n_jobs=1,
-        random_state=0,
+        random_state=SEED,
     )
     estimator.fit(features.loc[rows, FEATURES].to_numpy(), labels.loc[rows].to_numpy())
     return estimator
@@ -490,47 +549,55 @@ def classifier_probabilities(estimator, features: pd.DataFrame) -> pd.DataFrame:
 
 @register("regime_forest")
 class RegimeClassifier(RegimeBase):
-    """A random-forest classifier of the forward regime (scikit-learn)."""
+    """A random-forest nowcast of the regime (scikit-learn)."""
 
     trainable = True
     framework = "scikit-learn"
 
     def fit(self, *, model, window) -> dict:
-        """Train on snapshots up to the window's end; score a time-ordered holdout first."""
+        """Train on snapshots up to the window's end, and keep the walk-forward nowcasts up to it.
+
+        The walk-forward probabilities (each from a forest fitted on earlier rows only) are what
+        `predict` writes for the training period, so its history is out of sample.
+        """
         configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
-        horizon = int(configuration["horizon"])
+        horizon = int(configuration["label_window"])
         frame = snapshot_frame(timeframe=window.timeframe, end=window.end)
         if window.start is not None:
             frame = frame[frame.index >= window.start]
-        features = regime_features(frame)
-        labels = forward_labels(features, configuration)
         if frame.empty:
             raise ValidationError(f"no {window.timeframe} metrics snapshots to train on")
+        features = regime_features(frame)
+        labels = regime_labels(features, configuration)
         cutoff = window.end or frame.index[-1]
         rows = training_rows(features, labels, cutoff=cutoff, horizon=horizon)
         if len(rows) < 100:
             raise ValidationError(f"only {len(rows)} labelled snapshots to train on; at least 100 are needed")
-        window.checkpoint(30)
-        # Honest holdout: train on the first 80%, leave a horizon gap, score the rest.
-        split = int(len(rows) * 0.8)
-        holdout = rows[split + horizon :]
-        metrics = {"training_rows": len(rows)}
-        if len(holdout) >= 20:
-            early = classifier_fit(features, labels, rows[:split])
-            predicted = classifier_probabilities(early, features.loc[holdout]).idxmax(axis=1)
-            figures = classification_figures(labels.loc[holdout], predicted)
+        window.checkpoint(20)
+        folds = regime_walk_forward(
+            features,
+            labels,
+            fit_predict=self.fit_predict(features, labels, configuration),
+            **_walk_forward_settings(configuration, window.parameters),
+        )
+        metrics = {"training_rows": len(rows), "walk_forward_rows": len(folds)}
+        scored = folds[folds["truth"].notna()]
+        if len(scored) >= 20:
+            figures = classification_figures(scored["truth"], scored["predicted"])
             metrics |= {
-                "holdout_rows": len(holdout),
-                "holdout_accuracy": round(figures["accuracy"], 4),
-                "holdout_macro_f1": round(figures["f1_score"], 4),
+                "walk_forward_balanced_accuracy": round(figures["balanced_accuracy"], 4),
+                "walk_forward_kappa": None
+                if figures["cohen_kappa"] is None
+                else round(figures["cohen_kappa"], 4),
             }
-        window.checkpoint(60)
+        window.checkpoint(70)
         estimator = classifier_fit(features, labels, rows)
         return {
             "estimator": estimator,
             "features": FEATURES,
             "configuration": configuration,
             "cutoff": rows[-1].isoformat(),
+            "walk_forward": folds[REGIMES],
             "metrics": metrics,
             "data_range": {
                 "start": rows[0].isoformat(),
@@ -539,18 +606,29 @@ class RegimeClassifier(RegimeBase):
             },
         }
 
-    def fit_predict(self, features: pd.DataFrame, labels: pd.Series):
+    def fit_predict(self, features: pd.DataFrame, labels: pd.Series, configuration: dict):
         """Return a walk-forward callable that fits a fresh classifier on each fold's training rows."""
-        return lambda rows, test: classifier_probabilities(
-            classifier_fit(features, labels, rows), test
-        ).idxmax(axis=1)
+        return lambda rows, test: classifier_probabilities(classifier_fit(features, labels, rows), test)
 
     def predict(self, *, model, job, scope) -> int:
-        """Write the classifier's regime of every snapshot in scope; return the rows written."""
+        """Write the regime of every snapshot in scope; return the rows written.
+
+        Up to the training cutoff a row carries the walk-forward nowcast kept at training; where
+        there is none (the first training window) it carries the trained forest's answer and is
+        marked in-sample; after the cutoff it is the trained forest's out-of-sample nowcast.
+        """
         artifact = artifact_load(model=model)
         frame, features = _scope_frame(scope)
         scope.checkpoint(40)
         probabilities = classifier_probabilities(artifact["estimator"], features)
+        cutoff = pd.Timestamp(artifact["cutoff"])
+        walk_forward = artifact.get("walk_forward")
+        in_sample = pd.Series(features.index <= cutoff, index=features.index)
+        if walk_forward is not None and len(walk_forward):
+            known = walk_forward.reindex(features.index)
+            replaced = known.notna().all(axis=1) & in_sample
+            probabilities[replaced] = known[replaced]
+            in_sample &= ~replaced
         scope.checkpoint(70)
         return regime_rows_write(
             model=model,
@@ -558,5 +636,5 @@ class RegimeClassifier(RegimeBase):
             frame=frame,
             features=features,
             probabilities=probabilities,
-            in_sample_until=pd.Timestamp(artifact["cutoff"]),
+            in_sample=in_sample,
         )

@@ -2,7 +2,14 @@ from django.contrib import admin
 from rangefilter.filters import DateRangeFilter
 
 from assets.models import Asset
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, ConstraintForm, HistoryAdmin
+from cryptopredict.admin import (
+    AIOutputAdmin,
+    BaseAdmin,
+    BaseInline,
+    ConstraintForm,
+    HistoryAdmin,
+    InSampleFilter,
+)
 from cryptopredict.filters import AutocompleteFilter
 
 from .models import (
@@ -126,8 +133,10 @@ class AISectorAnalysisAdmin(AIOutputAdmin):
         "performance_rank",
         "ai_confidence_score",
         "ai_model",
+        "in_sample",
     )
     list_filter = (
+        InSampleFilter,
         ("analysis_time", DateRangeFilter),
         "outlook",
         "rotation_signal",
@@ -152,8 +161,15 @@ class AICrossSectorAnalysisAdmin(AIOutputAdmin):
         "ai_confidence_score",
         "ai_model",
         "metrics_snapshot",
+        "in_sample",
     )
-    list_filter = (("analysis_time", DateRangeFilter), "rotation_phase", "timeframe", "ai_model")
+    list_filter = (
+        InSampleFilter,
+        ("analysis_time", DateRangeFilter),
+        "rotation_phase",
+        "timeframe",
+        "ai_model",
+    )
     search_fields = ("=rotation_phase", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("ai_model", "metrics_snapshot")

@@ -16,9 +16,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
-from ai import metrics
 from ai.choices import ModelType
-from ai.evaluation import buy_and_hold
 from ai.registry import register
 from assets.models import Asset
 from cryptopredict.numbers import decimal_fit
@@ -52,6 +50,26 @@ def rotation_metrics(indices: dict) -> dict[str, pd.DataFrame]:
         "share_change": share - share.shift(FLOW_WINDOW),
         "returns": sector_index.pct_change(fill_method=None),
     }
+
+
+def index_opens(
+    level: pd.Series, close: pd.DataFrame, opens: pd.DataFrame, caps: pd.DataFrame, members
+) -> pd.Series:
+    """Return the open of a cap-weighted index: its previous level moved by its members' overnight gaps.
+
+    The gap of an asset is open / previous close - 1, weighted like the index's own returns (by
+    the previous period's weighted caps); an asset without an open has no gap.
+    """
+    columns = [a for a in members if a in close.columns]
+    scale = pd.Series({a: members[a] for a in columns}, dtype=float)
+    gaps = opens.reindex_like(close)[columns] / close[columns].shift(1) - 1
+    weights = caps[columns].shift(1) * scale
+    usable = gaps.notna() & weights.notna() & (weights > 0)
+    total = weights.where(usable, 0).sum(axis=1)
+    gap = ((gaps.where(usable, 0) * weights.where(usable, 0)).sum(axis=1) / total.replace(0, np.nan)).fillna(
+        0
+    )
+    return (level.shift(1) * (1 + gap)).rename(level.name)
 
 
 def quadrant(ratio: float, momentum: float) -> str:
@@ -145,7 +163,7 @@ class SectorRotation:
     framework = "pandas"
     target_variable = "sector_outlook"
     features = ["rs_ratio", "rs_momentum", "return_30", "market_share_change_7", "altseason_breadth"]
-    default_configuration = {"thresholds": {"min_sharpe_edge": 0.0}}
+    default_configuration = {"fee_bp": 10, "slippage_bp": 5, "thresholds": {"min_sharpe_edge": 0.0}}
 
     def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
         """Raise ValidationError for a lookback that is not a positive integer."""
@@ -154,20 +172,20 @@ class SectorRotation:
             raise ValidationError({"parameters": "lookback must be a positive integer"})
 
     def evaluate(self, *, model, timeframe: str, parameters: dict) -> dict:
-        """Backtest rotation (the leading sector with the best RS-momentum, else the market) vs the market.
+        """Return rotation's decisions: the leading sector with the best RS-momentum, else the market.
 
-        Each choice uses figures up to the close it is made at and earns the next period's return;
-        a switch pays `fee_rate` twice (an exit and an entry). The rules fit nothing, so the
-        walk-forward is a single causal pass.
+        Each choice uses figures up to the close it is made at; ai.evaluation fills it at the
+        next open (a switch is an exit and an entry) against the market index. The rules fit
+        nothing, so the walk-forward is a single causal pass.
         """
-        fee = float(parameters.get("fee_rate", (model.configuration or {}).get("fee_rate", 0.001)))
         weights = sector_weights()
         frames = market_frames(timeframe=timeframe)
         if frames["close"].empty or not weights:
             raise ValidationError(
                 "no active sector has mapped assets with candles: map assets to sectors first"
             )
-        indices = sector_indices(frames["close"], frames["market_cap"], weights)
+        close = frames["close"]
+        indices = sector_indices(close, frames["market_cap"], weights)
         rotation = rotation_metrics(indices)
         ratio, momentum = rotation["rs_ratio"], rotation["rs_momentum"]
         leading = momentum.where((ratio >= 100) & (momentum >= 100))
@@ -175,38 +193,36 @@ class SectorRotation:
         if ready.sum() < 30:
             raise ValidationError(f"too few {timeframe} periods of sector history for a backtest")
         start = int(ready.argmax())
-        levels = pd.concat([indices["sector_index"], indices["market_index"].rename("market")], axis=1).iloc[
-            start:
-        ]
+        levels = pd.concat([indices["sector_index"], indices["market_index"].rename("market")], axis=1)
+        opens = pd.concat(
+            [
+                index_opens(levels[sector], close, frames["open"], frames["market_cap"], members)
+                for sector, members in [
+                    *((s, weights[s]) for s in indices["sector_index"].columns),
+                    ("market", {a: 1.0 for a in close.columns}),
+                ]
+            ],
+            axis=1,
+        )
         window = leading.iloc[start:]
         choice = window.fillna(-np.inf).idxmax(axis=1).astype(object).where(window.notna().any(axis=1))
         choice = choice.fillna("market")
-        growth = (levels.shift(-1) / levels).iloc[:-1]
-        equity, trades, held, entry = [1.0], [], None, 1.0
-        for time, chosen in choice.iloc[:-1].items():
-            value = equity[-1]
-            if chosen != held:
-                if held is not None:
-                    value *= 1 - fee
-                    trades.append(value / entry - 1)
-                value *= 1 - fee
-                entry, held = equity[-1] if held is None else value / (1 - fee), chosen
-            value *= float(growth.at[time, chosen])
-            equity.append(value)
-        equity[-1] *= 1 - fee
-        trades.append(equity[-1] / entry - 1)
-        figures = metrics.performance(np.asarray(equity), trades)
-        baseline = buy_and_hold(levels["market"].to_numpy(), fee_rate=fee)["figures"]
+        period = levels.index[start:]
         return {
             "kind": "trading",
-            "figures": figures | {"fee_rate": fee, "switches": len(trades)},
-            "baseline": baseline | {"name": "market index buy and hold", "fee_rate": fee},
-            "period_start": levels.index[0],
-            "period_end": levels.index[-1],
-            "sample_size": len(levels) - 1,
-            "extra": {"time_in_market_index": float((choice == "market").mean())},
+            "opens": opens.loc[period],
+            "closes": levels.loc[period],
+            "decisions": choice,
+            "benchmark": "market",
+            "benchmark_history": levels["market"],
+            "period_start": period[0],
+            "period_end": period[-1],
+            "extra": {
+                "time_in_market_index": float((choice == "market").mean()),
+                "switches": int((choice != choice.shift(1)).iloc[1:].sum()),
+            },
             "notes": "rotation into the leading sector with the best RS-momentum, else the market index; "
-            f"{fee:.2%} fee per entry and exit",
+            "filled at the next bar's open",
         }
 
     def predict(self, *, model, job, scope) -> int:

@@ -54,8 +54,8 @@ def sector_weights() -> dict[int, dict[int, float]]:
 
 
 def market_frames(*, timeframe: str, end=None) -> dict[str, pd.DataFrame]:
-    """Return close, market cap (with fallbacks) and volume frames of every asset with candles."""
-    frames = candle_frames(timeframe=timeframe, end=end, fields=("close", "market_cap", "volume"))
+    """Return open, close, market cap (with fallbacks) and volume frames of every asset with candles."""
+    frames = candle_frames(timeframe=timeframe, end=end, fields=("open", "close", "market_cap", "volume"))
     close, caps = frames["close"], frames["market_cap"]
     if close.empty:
         return frames

@@ -4,7 +4,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin, BaseInline, HistoryAdmin, SoftDeletedFilter
+from cryptopredict.admin import (
+    AIOutputAdmin,
+    BaseAdmin,
+    BaseInline,
+    HistoryAdmin,
+    InSampleFilter,
+    SoftDeletedFilter,
+)
 from cryptopredict.filters import AutocompleteFilter
 from cryptopredict.formatting import number
 
@@ -200,8 +207,9 @@ class AIWatchlistAnalysisAdmin(AIOutputAdmin):
         "risk_score",
         "ai_confidence_score",
         "ai_model",
+        "in_sample",
     )
-    list_filter = (("analysis_time", DateRangeFilter), "ai_model")
+    list_filter = (InSampleFilter, ("analysis_time", DateRangeFilter), "ai_model")
     search_fields = ("watchlist__name", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("watchlist", "ai_model")
@@ -221,8 +229,9 @@ class AIPortfolioAnalysisAdmin(AIOutputAdmin):
         "max_drawdown",
         "risk_score",
         "ai_model",
+        "in_sample",
     )
-    list_filter = (("analysis_time", DateRangeFilter), "ai_model")
+    list_filter = (InSampleFilter, ("analysis_time", DateRangeFilter), "ai_model")
     search_fields = ("portfolio__name", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("portfolio", "ai_model")

@@ -133,7 +133,7 @@ class AssetSelection:
         ).values("portfolio_id", "asset_id", "executed_at", "action_type", "quantity", "price")
         signals = {}
         for signal in AITradingSignal.objects.filter(
-            asset_id__in={h.asset_id for h in holdings}, status=SignalStatus.ACTIVE
+            asset_id__in={h.asset_id for h in holdings}, status=SignalStatus.ACTIVE, in_sample=False
         ).order_by("asset_id", "-generated_at"):
             signals.setdefault(signal.asset_id, signal)
         by_portfolio: dict[int, list] = {}

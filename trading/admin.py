@@ -1,7 +1,7 @@
 from django.contrib import admin
 from rangefilter.filters import DateRangeFilter
 
-from cryptopredict.admin import AIOutputAdmin, BaseAdmin, HistoryAdmin
+from cryptopredict.admin import AIOutputAdmin, BaseAdmin, HistoryAdmin, InSampleFilter
 from cryptopredict.filters import AutocompleteFilter
 
 from .choices import TradeStatus
@@ -23,8 +23,10 @@ class AITradingSignalAdmin(AIOutputAdmin):
         "status",
         "expires_at",
         "ai_model",
+        "in_sample",
     )
     list_filter = (
+        InSampleFilter,
         ("asset", AutocompleteFilter),
         ("generated_at", DateRangeFilter),
         "signal_type",
@@ -111,8 +113,9 @@ class PortfolioAssetAnalysisAdmin(AIOutputAdmin):
         "unrealized_pnl_pct",
         "ai_confidence_score",
         "ai_model",
+        "in_sample",
     )
-    list_filter = (("analysis_time", DateRangeFilter), "recommendation", "ai_model")
+    list_filter = (InSampleFilter, ("analysis_time", DateRangeFilter), "recommendation", "ai_model")
     search_fields = ("=portfolio_asset__asset__symbol", "portfolio_asset__portfolio__name", "summary")
     ordering = ("-analysis_time",)
     list_select_related = ("portfolio_asset__asset", "portfolio_asset__portfolio", "ai_model")

@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from ai.choices import ModelType
 from ai.data import jsonable
-from ai.evaluation import backtest, buy_and_hold
 from ai.registry import architecture_get, register
 from ai.services import model_active
 from assets.indicators import indicator_frame
@@ -42,7 +41,8 @@ DEFAULT_CONFIGURATION = {
     "target_atr": 3.0,
     "horizon_periods": 3,
     "lookback": 90,
-    "fee_rate": 0.001,
+    "fee_bp": 10,
+    "slippage_bp": 5,
     "thresholds": {"min_sharpe_edge": 0.0, "max_drawdown": 0.8},
 }
 
@@ -121,10 +121,11 @@ def signal_frame(
 
 
 def signal_positions(signals: pd.DataFrame) -> np.ndarray:
-    """Return the long-only position held from each close to the next (1 long, 0 flat).
+    """Return the long-only position wanted after each close (1 long, 0 flat).
 
     Flat -> long on a buy; long -> flat on a sell, or when the close reaches the stop or the
-    target set at entry. Every decision uses the close at t, so the return it earns is t -> t+1.
+    target set at entry. Every decision uses data up to the close at t; the backtest fills it at
+    the open of t + 1.
     """
     position, stop, target = 0, None, None
     held = np.zeros(len(signals))
@@ -169,18 +170,21 @@ class SignalConfluence:
             raise ValidationError({"parameters": "lookback must be a positive integer"})
 
     def evaluate(self, *, model, timeframe: str, parameters: dict) -> dict:
-        """Backtest the signals on one asset (BTC unless `asset` names a symbol) against buy-and-hold.
+        """Return the signals' long-only decisions on one asset (BTC unless `asset` names a symbol).
 
-        The regime comes from the rule baseline (`regime_architecture`), recomputed at every
-        snapshot from data up to it; the sector part is left out, as no sector history is
-        replayed. The rules fit nothing, so the walk-forward is a single causal pass.
+        The regime comes from `regime_architecture`'s walk-forward history (each value from a
+        model that saw only earlier data); the sector part is left out, as no sector history is
+        replayed. The rules fit nothing, so the walk-forward is a single causal pass; decisions
+        are filled at the next bar's open by ai.evaluation.
         """
         configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
         symbol = parameters.get("asset", "BTC")
         asset = Asset.objects.filter(symbol=symbol).first()
         if asset is None:
             raise ValidationError({"asset": f"unknown asset {symbol!r}"})
-        frames = candle_frames(timeframe=timeframe, asset_ids=[asset.pk], fields=("close", "high", "low"))
+        frames = candle_frames(
+            timeframe=timeframe, asset_ids=[asset.pk], fields=("open", "close", "high", "low")
+        )
         if frames["close"].empty:
             raise ValidationError(f"no {timeframe} candles of {symbol} to backtest on")
         close = frames["close"][asset.pk].dropna()
@@ -188,7 +192,7 @@ class SignalConfluence:
             close, frames["high"][asset.pk][close.index], frames["low"][asset.pk][close.index]
         )
         regime_model = architecture_get(configuration.get("regime_architecture", "regime_rules"))
-        probabilities = regime_model.history(timeframe=timeframe)
+        probabilities = regime_model.history(timeframe=timeframe, configuration=configuration)
         regime = _asof(
             probabilities.index, [regime_score(row) for row in probabilities.to_dict("records")], close.index
         )
@@ -196,20 +200,21 @@ class SignalConfluence:
         ready = signals["score"].notna() & signals["atr"].notna() & momentum["momentum"].notna()
         if ready.sum() < 30:
             raise ValidationError(f"too few {timeframe} candles of {symbol} for a backtest")
-        signals, close = signals[ready.idxmax() :], close[ready.idxmax() :]
-        fee = float(parameters.get("fee_rate", configuration["fee_rate"]))
-        result = backtest(close.to_numpy(), signal_positions(signals), fee_rate=fee)
-        baseline = buy_and_hold(close.to_numpy(), fee_rate=fee)
+        start = ready.idxmax()
+        signals, period = signals[start:], close[start:]
+        decisions = pd.Series(signal_positions(signals), index=period.index).map({1.0: symbol, 0.0: None})
         return {
             "kind": "trading",
-            "figures": result["figures"] | {"fee_rate": fee, "asset": symbol},
-            "baseline": baseline["figures"] | {"name": "buy and hold", "fee_rate": fee},
-            "period_start": close.index[0],
-            "period_end": close.index[-1],
-            "sample_size": len(close) - 1,
-            "extra": {"signal_counts": signals["type"].value_counts().to_dict()},
-            "notes": f"long-only backtest of {symbol} with a {fee:.2%} fee per entry and exit; "
-            "regime from the rule baseline, no sector component",
+            "opens": frames["open"][asset.pk][period.index].to_frame(symbol),
+            "closes": period.to_frame(symbol),
+            "decisions": decisions,
+            "benchmark": symbol,
+            "benchmark_history": close,
+            "period_start": period.index[0],
+            "period_end": period.index[-1],
+            "extra": {"asset": symbol, "signal_counts": signals["type"].value_counts().to_dict()},
+            "notes": f"long-only backtest of {symbol}, filled at the next bar's open; regime from "
+            f"{regime_model.architecture_name}'s walk-forward history, no sector component",
         }
 
     def predict(self, *, model, job, scope) -> int:
@@ -331,9 +336,10 @@ class SignalConfluence:
 
     @staticmethod
     def _regime_series(scope) -> dict:
-        """Return the regime scores of the active macro model (or the latest-written one), by time."""
+        """Return the out-of-sample regime scores of the active macro model (else the latest-written one)."""
         model = model_active(model_type=ModelType.MACRO)
-        rows = AIRegimeAnalysis.objects.all()
+        # In-sample rows say what a model learnt about its training period, not what it knew then.
+        rows = AIRegimeAnalysis.objects.filter(in_sample=False)
         if model is not None and rows.filter(ai_model=model).exists():
             rows = rows.filter(ai_model=model)
         else:
@@ -365,7 +371,7 @@ class SignalConfluence:
         if not primary:
             return {}
         model = model_active(model_type=ModelType.SECTOR)
-        rows = AISectorAnalysis.objects.filter(sector_id__in=set(primary.values()))
+        rows = AISectorAnalysis.objects.filter(sector_id__in=set(primary.values()), in_sample=False)
         if model is not None and rows.filter(ai_model=model).exists():
             rows = rows.filter(ai_model=model)
         else:

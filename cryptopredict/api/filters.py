@@ -88,9 +88,28 @@ class BaseFilterSet(filters.FilterSet):
 
 
 class AIAnalysisFilterSet(BaseFilterSet):
-    """A FilterSet of rows an AI model wrote, also filtered by the model's name."""
+    """A FilterSet of rows an AI model wrote, also filtered by the model's name.
+
+    In-sample rows (written about the model's own training period) are left out unless the
+    client asks for them with `in_sample=true` (only them) or `in_sample=all`.
+    """
 
     ai_model_name = filters.CharFilter(field_name="ai_model__name", lookup_expr="iexact")
+    in_sample = filters.ChoiceFilter(
+        choices=(("false", "out of sample (default)"), ("true", "in sample"), ("all", "all")),
+        method="filter_in_sample",
+        empty_label=None,
+    )
+
+    def filter_in_sample(self, queryset, name, value):
+        if value == "all":
+            return queryset
+        return queryset.filter(in_sample=value == "true")
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("in_sample"):
+            queryset = queryset.filter(in_sample=False)
+        return super().filter_queryset(queryset)
 
 
 class IndexedOrderingFilter(OrderingFilter):

@@ -16,8 +16,8 @@ from macro.predictors import (
     DEFAULT_CONFIGURATION,
     REGIMES,
     RegimeClassifier,
-    forward_labels,
     regime_features,
+    regime_labels,
     regime_walk_forward,
     rule_probabilities,
     snapshot_frame,
@@ -93,14 +93,19 @@ def test_bad_parameters_are_refused_by_name(market):
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
-def test_forest_trains_on_forward_labels_and_predicts_every_snapshot(market):
+def test_forest_trains_on_hindsight_labels_and_writes_out_of_sample_history(market):
     model = services.model_register(name="forest", version="1", architecture="regime_forest")
     cutoff = pd.Timestamp("2021-06-30", tz="UTC")
-    training = services.training_job_queue(model=model, training_data_end=cutoff, enqueue=False)
+    training = services.training_job_queue(
+        model=model,
+        training_data_end=cutoff,
+        parameters={"train_periods": 300, "test_periods": 90},
+        enqueue=False,
+    )
     training = services.training_job_execute(job_id=training.pk)
     assert training.status == JobStatus.COMPLETED, training.error_message
     metrics = training.resulting_metrics
-    assert metrics["training_rows"] > 500 and 0 <= metrics["holdout_accuracy"] <= 1
+    assert metrics["training_rows"] > 500 and 0 <= metrics["walk_forward_balanced_accuracy"] <= 1
     model.refresh_from_db()
     # The last label window ends by the cutoff: the last training row is 30 days before it.
     assert pd.Timestamp(model.training_data_range["end"]) == cutoff - pd.Timedelta(days=30)
@@ -110,13 +115,17 @@ def test_forest_trains_on_forward_labels_and_predicts_every_snapshot(market):
     rows = list(AIRegimeAnalysis.objects.filter(ai_model=model).order_by("analysis_time"))
     assert len(rows) == MetricsSnapshot.objects.count()
     check_rows(rows)
-    assert rows[0].analysis_data["in_sample"] and not rows[-1].analysis_data["in_sample"]
+    # Only the first training window, which no walk-forward fold predicted, is in sample.
+    in_sample = [row.in_sample for row in rows]
+    assert in_sample[0] and not in_sample[-1] and 0 < sum(in_sample) < len(rows) / 2
+    assert in_sample == sorted(in_sample, reverse=True)
+    assert all(row.analysis_time <= cutoff for row in rows if row.in_sample)
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_training_rows_never_use_labels_past_the_cutoff(market):
     features = regime_features(snapshot_frame(timeframe="1d"))
-    labels = forward_labels(features, DEFAULT_CONFIGURATION)
+    labels = regime_labels(features, DEFAULT_CONFIGURATION)
     cutoff = features.index[600]
     rows = training_rows(features, labels, cutoff=cutoff, horizon=30)
     assert rows[-1] == features.index[570]
@@ -133,8 +142,8 @@ def test_rule_probabilities_sum_to_one_even_without_history():
 
 def walk_forward(frame):
     features = regime_features(frame)
-    labels = forward_labels(features, DEFAULT_CONFIGURATION)
-    fit_predict = RegimeClassifier().fit_predict(features, labels)
+    labels = regime_labels(features, DEFAULT_CONFIGURATION)
+    fit_predict = RegimeClassifier().fit_predict(features, labels, DEFAULT_CONFIGURATION)
     return regime_walk_forward(
         features, labels, fit_predict=fit_predict, train_periods=300, test_periods=60, horizon=30
     )["predicted"]
@@ -161,13 +170,15 @@ def test_no_look_ahead_a_prediction_at_t_ignores_everything_after_t(market):
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
-def test_walk_forward_evaluation_is_stored_against_the_majority_baseline(market):
+def test_walk_forward_evaluation_is_stored_against_three_baselines(market):
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
     evaluation = model_evaluate(model=model, parameters={"train_periods": 300, "test_periods": 90})
     assert evaluation.sample_size > 300 and evaluation.period_end > evaluation.period_start
     assert 0 <= evaluation.accuracy <= 1 and 0 <= evaluation.f1_score <= 1
-    assert evaluation.baseline_metrics["name"] == "majority regime"
-    expected = evaluation.f1_score >= Decimal(str(round(evaluation.baseline_metrics["f1_score"], 4))) and (
-        evaluation.accuracy >= Decimal(str(round(evaluation.baseline_metrics["accuracy"], 4)))
-    )
-    assert evaluation.passed == expected
+    assert set(evaluation.baseline_metrics) == {"majority", "persistence", "random_prior"}
+    for name in ("comparison", "comparison_kappa"):
+        assert set(evaluation.metrics[name]) == {"majority", "persistence", "random_prior"}
+    entries = [*evaluation.metrics["comparison"].values(), *evaluation.metrics["comparison_kappa"].values()]
+    assert {e["metric"] for e in entries} == {"balanced_accuracy", "cohen_kappa"}
+    assert evaluation.passed == all(e["difference"] > 0 and e["ci_low"] > 0 for e in entries)
+    assert 0 <= evaluation.metrics["balanced_accuracy"] <= 1

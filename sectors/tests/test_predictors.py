@@ -139,10 +139,11 @@ def test_rotation_backtest_against_the_market(sectors):
     model = services.model_register(name="rotation", version="1", architecture="sector_rotation")
     evaluation = model_evaluate(model=model)
     assert evaluation.trade_count > 0 and 0 <= evaluation.max_drawdown <= 1
-    assert evaluation.baseline_metrics["name"] == "market index buy and hold"
-    assert evaluation.passed == (
-        evaluation.sharpe_ratio > Decimal(str(evaluation.baseline_metrics["sharpe_ratio"]))
-    )
+    assert set(evaluation.baseline_metrics) == {"buy_and_hold", "sma_200"}
+    comparison = evaluation.metrics["comparison"]
+    assert evaluation.passed == all(e["difference"] > 0 and e["ci_low"] > 0 for e in comparison.values())
+    assert evaluation.metrics["execution"]["rule"] == "next_bar_open"
+    assert set(evaluation.curves["monthly_returns"]) == {"model", "buy_and_hold", "sma_200"}
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast

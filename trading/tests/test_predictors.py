@@ -124,14 +124,25 @@ def test_positions_follow_buy_sell_stop_and_target():
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_signal_backtest_against_buy_and_hold_with_fees(layered):
     model = services.model_register(name="signals", version="1", architecture="signal_confluence")
-    evaluation = model_evaluate(model=model, parameters={"asset": "ETH", "fee_rate": 0.002})
-    assert evaluation.metrics["asset"] == "ETH" and evaluation.metrics["fee_rate"] == 0.002
+    evaluation = model_evaluate(model=model, parameters={"asset": "ETH", "fee_bp": 20})
+    assert evaluation.metrics["asset"] == "ETH"
+    assert evaluation.metrics["execution"] == {"rule": "next_bar_open", "fee_bp": 20, "slippage_bp": 5}
     assert evaluation.trade_count > 5 and 0 <= evaluation.win_rate <= 1 and 0 <= evaluation.max_drawdown <= 1
-    baseline = evaluation.baseline_metrics
-    assert baseline["name"] == "buy and hold" and baseline["trade_count"] == 1
-    expected = evaluation.sharpe_ratio > Decimal(
-        str(baseline["sharpe_ratio"])
-    ) and evaluation.max_drawdown <= Decimal("0.8")
+    baselines = evaluation.baseline_metrics
+    assert set(baselines) == {"buy_and_hold", "sma_200"} and baselines["buy_and_hold"]["trade_count"] == 1
+    comparison = evaluation.metrics["comparison"]
+    assert set(comparison) == {"buy_and_hold", "sma_200"}
+    for entry in comparison.values():
+        assert entry["metric"] == "sharpe_ratio"
+        assert entry["ci_low"] <= entry["difference"] <= entry["ci_high"]
+        assert 0 < entry["p_value"] <= 1
+    expected = all(e["difference"] > 0 and e["ci_low"] > 0 for e in comparison.values()) and (
+        evaluation.max_drawdown <= Decimal("0.8")
+    )
     assert evaluation.passed == expected
+    curves = evaluation.curves
+    assert set(curves["series"]) == {"model", "buy_and_hold", "sma_200"}
+    assert curves["series"]["model"]["equity"][0] == 1.0 and len(curves["time"]) <= 2000
+    assert all(d <= 0 for d in curves["series"]["sma_200"]["drawdown"])
     with pytest.raises(services.ValidationError, match="unknown asset 'XYZ'"):
         model_evaluate(model=model, parameters={"asset": "XYZ"})
