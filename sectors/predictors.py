@@ -164,6 +164,7 @@ class SectorRotation:
     target_variable = "sector_outlook"
     features = ["rs_ratio", "rs_momentum", "return_30", "market_share_change_7", "altseason_breadth"]
     default_configuration = {"fee_bp": 10, "slippage_bp": 5, "thresholds": {"min_sharpe_edge": 0.0}}
+    lookahead_parameters = {"lookback": 100_000}  # check_lookahead analyses every snapshot
 
     def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
         """Raise ValidationError for a lookback that is not a positive integer."""

@@ -162,6 +162,7 @@ class SignalConfluence:
     target_variable = "trade_signal"
     features = ["regime_score", "momentum", "sector_momentum", "atr_14"]
     default_configuration = DEFAULT_CONFIGURATION
+    lookahead_parameters = {"lookback": 100_000}  # check_lookahead signals every candle
 
     def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
         """Raise ValidationError for a lookback that is not a positive integer."""

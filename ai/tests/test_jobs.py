@@ -271,7 +271,7 @@ def test_unknown_architecture_is_refused_with_the_registered_names():
 def test_register_checks_type_and_duplicates_and_rule_models_have_nothing_to_train():
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
     assert (model.model_type, model.status, model.is_active) == (ModelType.MACRO, ModelStatus.INACTIVE, False)
-    assert model.configuration["horizon"] == 30
+    assert model.configuration["label_window"] == 30
     with pytest.raises(ValidationError, match="already exists"):
         services.model_register(name="rules", version="1", architecture="regime_rules")
     with pytest.raises(ValidationError, match="makes macro models"):
