@@ -40,6 +40,8 @@ DEFAULT_CONFIGURATION = {
     "distribution_mayer": 1.3,  # a range above it is distribution
     "train_periods": 730,
     "test_periods": 180,
+    # regime_forest's hyper-parameters, fixed beforehand (never searched on an evaluated period).
+    "forest": {"n_estimators": 150, "max_depth": 6, "min_samples_leaf": 10},
     "thresholds": {"min_balanced_accuracy_edge": 0.0, "min_kappa_edge": 0.0},
     "bootstrap": {"replications": 1000, "block": 20, "seed": 0},
 }
@@ -354,13 +356,18 @@ def _bounds(parameters: dict) -> tuple[datetime | None, datetime | None]:
     return bounds[0], bounds[1]
 
 
-def _scope_frame(scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the snapshots and features of a prediction scope (features use earlier rows too)."""
+def _scope_frame(scope, configuration: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the snapshots and features of a prediction scope (features use earlier rows too).
+
+    With a `configuration` the features also carry the latest known regime (`with_known_regime`).
+    """
     start, end = _bounds(scope.parameters)
     frame = snapshot_frame(timeframe=scope.timeframe, end=end)
     if frame.empty:
         raise ValidationError(f"no {scope.timeframe} metrics snapshots to analyse: build snapshots first")
     features = regime_features(frame)
+    if configuration is not None:
+        features = with_known_regime(features, regime_labels(features, configuration), configuration)
     if start is not None:
         keep = frame.index >= start
         frame, features = frame[keep], features[keep]
@@ -521,26 +528,41 @@ class RegimeRules(RegimeBase):
         )
 
 
-def classifier_fit(features: pd.DataFrame, labels: pd.Series, rows: pd.Index) -> "RandomForestClassifier":
+KNOWN_FEATURES = [f"known_{regime}" for regime in REGIMES]
+FOREST_FEATURES = [*FEATURES, *KNOWN_FEATURES]
+
+
+def with_known_regime(features: pd.DataFrame, labels: pd.Series, configuration: dict) -> pd.DataFrame:
+    """Return `features` with one-hot columns of the latest regime known at each row.
+
+    A label needs `label_window` rows after its own, so the latest one known at t is that of
+    t - label_window: trailing information, like persistence, which the forest may improve on.
+    """
+    known = labels.shift(int(configuration["label_window"]))
+    columns = {f"known_{regime}": (known == regime).astype(float) for regime in REGIMES}
+    return features.assign(**columns)
+
+
+def classifier_fit(
+    features: pd.DataFrame, labels: pd.Series, rows: pd.Index, forest: dict | None = None
+) -> "RandomForestClassifier":
     """Return a random-forest classifier fitted on `rows` (NaN features allowed; one core, seeded)."""
     # Imported here: scikit-learn costs every manage.py command ~1 s of start-up otherwise.
     from sklearn.ensemble import RandomForestClassifier
 
     estimator = RandomForestClassifier(
-        n_estimators=150,
-        max_depth=6,
-        min_samples_leaf=10,
+        **{**DEFAULT_CONFIGURATION["forest"], **(forest or {})},
         class_weight="balanced_subsample",
         n_jobs=1,
         random_state=SEED,
     )
-    estimator.fit(features.loc[rows, FEATURES].to_numpy(), labels.loc[rows].to_numpy())
+    estimator.fit(features.loc[rows, FOREST_FEATURES].to_numpy(), labels.loc[rows].to_numpy())
     return estimator
 
 
-def classifier_probabilities(estimator, features: pd.DataFrame) -> pd.DataFrame:
+def classifier_probabilities(estimator, features: pd.DataFrame, columns=FOREST_FEATURES) -> pd.DataFrame:
     """Return the six-regime probabilities of `estimator` (regimes it never saw get 0)."""
-    raw = estimator.predict_proba(features[FEATURES].to_numpy())
+    raw = estimator.predict_proba(features[list(columns)].to_numpy())
     probabilities = pd.DataFrame(0.0, index=features.index, columns=REGIMES)
     for column, regime in enumerate(estimator.classes_):
         probabilities[regime] = raw[:, column]
@@ -569,6 +591,7 @@ class RegimeClassifier(RegimeBase):
             raise ValidationError(f"no {window.timeframe} metrics snapshots to train on")
         features = regime_features(frame)
         labels = regime_labels(features, configuration)
+        features = with_known_regime(features, labels, configuration)
         cutoff = window.end or frame.index[-1]
         rows = training_rows(features, labels, cutoff=cutoff, horizon=horizon)
         if len(rows) < 100:
@@ -591,10 +614,10 @@ class RegimeClassifier(RegimeBase):
                 else round(figures["cohen_kappa"], 4),
             }
         window.checkpoint(70)
-        estimator = classifier_fit(features, labels, rows)
+        estimator = classifier_fit(features, labels, rows, configuration["forest"])
         return {
             "estimator": estimator,
-            "features": FEATURES,
+            "features": FOREST_FEATURES,
             "configuration": configuration,
             "cutoff": rows[-1].isoformat(),
             "walk_forward": folds[REGIMES],
@@ -608,7 +631,11 @@ class RegimeClassifier(RegimeBase):
 
     def fit_predict(self, features: pd.DataFrame, labels: pd.Series, configuration: dict):
         """Return a walk-forward callable that fits a fresh classifier on each fold's training rows."""
-        return lambda rows, test: classifier_probabilities(classifier_fit(features, labels, rows), test)
+        forest = configuration["forest"]
+        known = with_known_regime(features, labels, configuration)
+        return lambda rows, test: classifier_probabilities(
+            classifier_fit(known, labels, rows, forest), known.loc[test.index]
+        )
 
     def predict(self, *, model, job, scope) -> int:
         """Write the regime of every snapshot in scope; return the rows written.
@@ -618,9 +645,12 @@ class RegimeClassifier(RegimeBase):
         marked in-sample; after the cutoff it is the trained forest's out-of-sample nowcast.
         """
         artifact = artifact_load(model=model)
-        frame, features = _scope_frame(scope)
+        configuration = {**DEFAULT_CONFIGURATION, **(model.configuration or {})}
+        frame, features = _scope_frame(scope, configuration)
         scope.checkpoint(40)
-        probabilities = classifier_probabilities(artifact["estimator"], features)
+        probabilities = classifier_probabilities(
+            artifact["estimator"], features, artifact.get("features", FEATURES)
+        )
         cutoff = pd.Timestamp(artifact["cutoff"])
         walk_forward = artifact.get("walk_forward")
         in_sample = pd.Series(features.index <= cutoff, index=features.index)

@@ -7,6 +7,8 @@ and the MACD histogram in ATRs; sector is the asset's primary sector's momentum 
 >= 0.25 is a buy, <= -0.25 a sell, otherwise hold; strength = |score|. A buy enters at the
 close with stop = entry - 2 ATR-14 and target = entry + 3 ATR-14 (a sell mirrors it), so
 risk/reward is 1.5; a signal is generated at the candle's close and expires after the horizon.
+The backtest holds a long from the next open until a sell or its trailing stop (see
+`signal_positions`); the regime part of its history is the regime model's walk-forward.
 """
 
 from datetime import timedelta
@@ -40,6 +42,7 @@ DEFAULT_CONFIGURATION = {
     "stop_atr": 2.0,
     "target_atr": 3.0,
     "horizon_periods": 3,
+    "exit_at_target": False,  # backtest positions run past the target, on a trailing stop
     "lookback": 90,
     "fee_bp": 10,
     "slippage_bp": 5,
@@ -73,12 +76,17 @@ def momentum_frame(close, high, low) -> pd.DataFrame:
     parts = pd.DataFrame(
         {
             "trend": np.tanh(10 * (close / indicators["sma_50"] - 1)),
+            # The long trend counts too (where 200 candles exist): crypto momentum is persistent.
+            "long_trend": np.tanh(5 * (close / indicators["sma_200"] - 1)),
             "rsi": ((indicators["rsi_14"] - 50) / 25).clip(-1, 1),
             "macd": np.tanh(indicators["macd_hist"] / atr.replace(0, np.nan)),
         },
         index=close.index,
     )
-    momentum = (0.4 * parts["trend"] + 0.3 * parts["rsi"] + 0.3 * parts["macd"]).clip(-1, 1)
+    weights = pd.Series({"trend": 0.3, "long_trend": 0.2, "rsi": 0.25, "macd": 0.25})
+    present = parts.notna().mul(weights, axis=1)
+    momentum = (parts.fillna(0).mul(weights, axis=1).sum(axis=1) / present.sum(axis=1)).clip(-1, 1)
+    momentum = momentum.where(parts[["trend", "rsi", "macd"]].notna().all(axis=1))
     return pd.DataFrame({"close": close, "momentum": momentum, "atr": atr})
 
 
@@ -120,22 +128,27 @@ def signal_frame(
     )
 
 
-def signal_positions(signals: pd.DataFrame) -> np.ndarray:
+def signal_positions(signals: pd.DataFrame, *, exit_at_target: bool = False) -> np.ndarray:
     """Return the long-only position wanted after each close (1 long, 0 flat).
 
-    Flat -> long on a buy; long -> flat on a sell, or when the close reaches the stop or the
-    target set at entry. Every decision uses data up to the close at t; the backtest fills it at
-    the open of t + 1.
+    Flat -> long on a buy; long -> flat on a sell, or when the close falls to the stop, which
+    trails the highest close since entry by the entry's stop distance (a chandelier stop); with
+    `exit_at_target` the signal's own levels hold instead: a fixed stop and the target. Every
+    decision uses data up to the close at t; the backtest fills it at the open of t + 1.
     """
-    position, stop, target = 0, None, None
+    position, stop, target, distance, peak = 0, None, None, None, None
     held = np.zeros(len(signals))
     for i, (kind, close, new_stop, new_target) in enumerate(
         zip(signals["type"], signals["entry"], signals["stop"], signals["target"], strict=True)
     ):
-        if position and (kind == SignalType.SELL or close <= stop or close >= target):
+        if position and not exit_at_target:
+            peak = max(peak, close)
+            stop = max(stop, peak - distance)
+        if position and (kind == SignalType.SELL or close <= stop or (exit_at_target and close >= target)):
             position = 0
         elif not position and kind == SignalType.BUY:
-            position, stop, target = 1, new_stop, new_target
+            position, stop, target, peak = 1, new_stop, new_target, close
+            distance = close - new_stop
         held[i] = position
     return held
 
@@ -203,7 +216,8 @@ class SignalConfluence:
             raise ValidationError(f"too few {timeframe} candles of {symbol} for a backtest")
         start = ready.idxmax()
         signals, period = signals[start:], close[start:]
-        decisions = pd.Series(signal_positions(signals), index=period.index).map({1.0: symbol, 0.0: None})
+        positions = signal_positions(signals, exit_at_target=configuration["exit_at_target"])
+        decisions = pd.Series(positions, index=period.index).map({1.0: symbol, 0.0: None})
         return {
             "kind": "trading",
             "opens": frames["open"][asset.pk][period.index].to_frame(symbol),

@@ -14,7 +14,7 @@ from trading import predictors as trading_predictors
 
 pytestmark = pytest.mark.django_db
 AT = "2021-06-01"
-WALK_FORWARD = '{"train_periods": 300, "test_periods": 90}'
+WALK_FORWARD = '{"train_periods": 300, "test_periods": 200}'
 
 
 def run(model, **kwargs):
@@ -33,7 +33,9 @@ def market():
     for asset in assets.values():
         WatchlistAssetFactory(watchlist=watchlist, asset=asset)
     for name in ("regime_rules", "regime_forest", "sector_rotation", "asset_selection", "signal_confluence"):
-        services.model_register(name=name, version="1", architecture=name)
+        # A small forest: the check's point is the data flow, not the forest's skill.
+        small = {"forest": {"n_estimators": 20, "max_depth": 4}} if name == "regime_forest" else None
+        services.model_register(name=name, version="1", architecture=name, configuration=small)
     assert run(AIModel.objects.get(name="regime_rules")).status == JobStatus.COMPLETED
     assert run(AIModel.objects.get(name="sector_rotation")).status == JobStatus.COMPLETED
     return assets

@@ -87,3 +87,22 @@ class AIRegimeAnalysisAPITest(APIViewTestCases.APIViewTestCase):
         data = self.client.get(self.detail_url(analysis)).data
         self.assertEqual(data["ai_model_name"], analysis.ai_model.name)
         self.assertEqual(data["metrics_snapshot"], analysis.metrics_snapshot_id)
+
+    def test_in_sample_rows_are_hidden_unless_asked_for(self):
+        shown = AIRegimeAnalysisFactory()
+        hidden = AIRegimeAnalysisFactory(in_sample=True)
+        self.login("guest")
+
+        def ids(**query):
+            response = self.client.get(self.list_url(**query))
+            self.assertEqual(response.status_code, 200, response.data)
+            return {row["id"] for row in response.data["results"]} & {shown.pk, hidden.pk}
+
+        self.assertEqual(ids(), {shown.pk})
+        self.assertEqual(ids(in_sample="false"), {shown.pk})
+        self.assertEqual(ids(in_sample="true"), {hidden.pk})
+        self.assertEqual(ids(in_sample="all"), {shown.pk, hidden.pk})
+        self.assertEqual(self.client.get(self.detail_url(hidden)).status_code, 404)
+        detail = self.client.get(self.detail_url(hidden) + "?in_sample=all")
+        self.assertIs(detail.data["in_sample"], True)
+        self.assertEqual(self.client.get(self.list_url(in_sample="maybe")).status_code, 400)

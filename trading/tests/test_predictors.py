@@ -118,7 +118,10 @@ def test_positions_follow_buy_sell_stop_and_target():
     )
     # Enter at 100 (stop 95, target 110); 104 and 96 stay inside the levels; a buy while long
     # changes nothing; the sell exits; a new buy enters; 115 passes the target 110 and exits.
-    assert signal_positions(signals).tolist() == [1, 1, 1, 1, 0, 1, 0]
+    assert signal_positions(signals, exit_at_target=True).tolist() == [1, 1, 1, 1, 0, 1, 0]
+    # By default the position runs past the target on a stop trailing the peak by the entry's 5:
+    # 104 lifts the stop to 99, so 96 exits; a buy re-enters; the sell exits; 115 is held.
+    assert signal_positions(signals).tolist() == [1, 1, 0, 1, 0, 1, 1]
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
