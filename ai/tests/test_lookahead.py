@@ -12,7 +12,7 @@ from sectors.tests.factories import SectorFactory, SectorMappingFactory
 from selection.tests.factories import WatchlistAssetFactory, WatchlistFactory
 from trading import predictors as trading_predictors
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]  # end to end on real history
 AT = "2021-06-01"
 WALK_FORWARD = '{"train_periods": 300, "test_periods": 200}'
 

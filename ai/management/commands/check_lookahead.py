@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ai.lookahead import lookahead_check
 from assets.models import PriceData
+from cryptopredict.management.common import REJECTED, json_object, moment, rejected_as_errors
 
-from ._common import REJECTED, json_object, model_get, moment, rejected_as_errors
+from ._common import model_get
 
 
 class Command(BaseCommand):
