@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ai', '0002_initial'),
+        ('ai', '0003_change_history'),
     ]
 
     operations = [

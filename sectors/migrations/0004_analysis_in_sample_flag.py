@@ -6,17 +6,17 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0003_data_integrity'),
+        ('sectors', '0003_change_history'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='aitradingsignal',
+            model_name='aicrosssectoranalysis',
             name='in_sample',
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='portfolioassetanalysis',
+            model_name='aisectoranalysis',
             name='in_sample',
             field=models.BooleanField(db_default=False, default=False),
         ),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('selection', '0002_initial'),
+        ('selection', '0003_change_history'),
     ]
 
     operations = [

@@ -6,17 +6,17 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sectors', '0002_initial'),
+        ('trading', '0004_change_history'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='aicrosssectoranalysis',
+            model_name='aitradingsignal',
             name='in_sample',
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='aisectoranalysis',
+            model_name='portfolioassetanalysis',
             name='in_sample',
             field=models.BooleanField(db_default=False, default=False),
         ),
