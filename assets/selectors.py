@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import orjson
 import pandas as pd
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 
 from cryptopredict.choices import Timeframe
@@ -109,7 +109,7 @@ def _candles_sql(asset_id, timeframe, start, end, count, forward, compact) -> tu
     part += f" ORDER BY {order} LIMIT %s)"
     sql = " UNION ALL ".join(part.replace("TABLE", t) for t in ("price_data", "price_data_archive"))
     sql = f"SELECT candle_time, row FROM ({sql}) candles ORDER BY {order} LIMIT %s"
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(PriceData)].cursor() as cursor:
         cursor.execute(sql, [*params, count, *params, count, count])
         rows = cursor.fetchall()
     return [row[0] for row in rows], [row[1].encode() for row in rows]

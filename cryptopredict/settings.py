@@ -5,6 +5,8 @@ from pathlib import Path
 
 import environ
 
+from cryptopredict.db_router import replica_databases
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cryptopredict.db_router.ReplicaRequestMiddleware",
 ]
 
 ROOT_URLCONF = "cryptopredict.urls"
@@ -83,6 +86,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if env("TEST_DATABASE_NAME", default=""):
     # Lets several test runs share one server without clobbering each other's database.
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
+# Read replicas (see cryptopredict/db_router.py): read-only requests read from them.
+DATABASES.update(replica_databases(env("DATABASE_REPLICA_URLS", default=""), DATABASES["default"]))
+DATABASE_ROUTERS = ["cryptopredict.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
