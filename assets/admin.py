@@ -1,11 +1,17 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.db.models import F
+from django.shortcuts import redirect
+from django.utils.text import capfirst
 
 from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, HistoryAdmin, ReadOnlyAdmin
+from cryptopredict.choices import JobStatus
 from cryptopredict.resources import resource_for
 
 from .api.serializers import CANDLE_KEYS
-from .models import Asset, IndicatorState, PriceData, PriceDataArchive
+from .models import Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
+from .selectors import asset_deletion_summary
+from .services.deletion import asset_deletion_start
 from .services.validation import candle_errors
 from .services.writing import (
     IDENTITY,
@@ -15,6 +21,8 @@ from .services.writing import (
     candle_update,
     candles_delete,
 )
+
+PROTECTED_SHOWN = 20
 
 
 @admin.register(Asset)
@@ -89,6 +97,47 @@ class AssetAdmin(HistoryAdmin, BaseAdmin):
     # The price chart (backoffice.views.candles_chart) stands above the fields.
     change_form_template = "admin/assets/asset/change_form.html"
 
+    # --- Deleting: a summary by count, then a batched job (an asset may own millions of candles).
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        # The bulk action would say "deleted" while jobs are still running; assets go one by one.
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_deleted_objects(self, objs, request):
+        """Summarise what deleting `objs` deletes by model and count, never row by row."""
+        summary = asset_deletion_summary(assets=objs)
+        if summary.protected:
+            shown = [f"{capfirst(o._meta.verbose_name)}: {o}" for o in summary.protected[:PROTECTED_SHOWN]]
+            if len(summary.protected) > PROTECTED_SHOWN:
+                shown.append(f"... and {len(summary.protected) - PROTECTED_SHOWN:,} more")
+            return [], {}, set(), shown
+        model_count = {str(m._meta.verbose_name_plural): n for m, n in summary.counts.items()}
+        related = [
+            f"{n:,} {name}" for name, n in model_count.items() if name != Asset._meta.verbose_name_plural
+        ]
+        deleted = [*(str(obj) for obj in objs), related]
+        perms_needed = {
+            str(model._meta.verbose_name)
+            for model in summary.counts
+            if not request.user.has_perm(f"{model._meta.app_label}.delete_{model._meta.model_name}")
+        }
+        return deleted, model_count, perms_needed, []
+
+    def delete_model(self, request, obj):
+        request._asset_deletion = asset_deletion_start(asset=obj, user=request.user)
+
+    def response_delete(self, request, obj_display, obj_id):
+        deletion = request._asset_deletion
+        deletion.refresh_from_db()
+        if deletion.status == JobStatus.COMPLETED:
+            message = f"{obj_display} and its {deletion.candles_deleted:,} candles were deleted."
+        else:
+            message = f"{obj_display} is being deleted in batches; its progress is shown here."
+        self.message_user(request, message, messages.SUCCESS)
+        return redirect("admin:assets_assetdeletion_changelist")
+
 
 # The leading columns of a candle export.
 CANDLE_COLUMNS = (
@@ -116,11 +165,34 @@ class CandleForm(ConstraintForm):
             return cleaned[column] if column in self.fields else getattr(self.instance, column, None)
 
         row = {key: value(column) for key, column in CANDLE_KEYS.items()}
-        for key, messages in candle_errors(row, timeframe=value("timeframe")).items():
+        for key, errors in candle_errors(row, timeframe=value("timeframe")).items():
             column = CANDLE_KEYS.get(key)
-            for message in messages:
+            for message in errors:
                 self.add_error(column if column in self.fields else None, message)
         return cleaned
+
+
+@admin.register(AssetDeletion)
+class AssetDeletionAdmin(ReadOnlyAdmin):
+    """The deletions queued from an asset's delete page, with their progress."""
+
+    list_display = (
+        "symbol",
+        "status",
+        "progress",
+        "candles_deleted",
+        "candles_total",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("requested_by",)
+    search_fields = ("symbol",)
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return f"{obj.progress_percent}%"
 
 
 @admin.register(PriceData)

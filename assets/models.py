@@ -1,9 +1,10 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
-from cryptopredict.choices import Timeframe
+from cryptopredict.choices import JobStatus, Timeframe
 from cryptopredict.formatting import moment
 from cryptopredict.models import (
     ActiveMixin,
@@ -212,3 +213,44 @@ class IndicatorState(models.Model):
 
     def __str__(self):
         return f"{self.asset_id} {self.timeframe} indicators"
+
+
+class AssetDeletion(TimestampedModel):
+    """The deletion of an asset and everything that belongs to it, run as a job in batches.
+
+    An asset may own millions of candles: the admin's delete queues one of these instead of
+    loading every candle through Django's collector, and the job shows its progress.
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    symbol = models.CharField(max_length=20, help_text="The asset's symbol, kept once it is gone.")
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    candles_total = models.BigIntegerField(default=0, help_text="Live and archived candles to delete.")
+    candles_deleted = models.BigIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+
+    class Meta:
+        db_table = "asset_deletions"
+        ordering = ["-created_at"]
+        constraints = [
+            choices_check("status", JobStatus, name="chk_asset_deletion_status"),
+            models.CheckConstraint(
+                condition=Q(candles_total__gte=0, candles_deleted__gte=0), name="chk_asset_deletion_counts"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Deletion of {self.symbol} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == JobStatus.COMPLETED:
+            return 100
+        if not self.candles_total:
+            return 0
+        return min(99, self.candles_deleted * 100 // self.candles_total)

@@ -1,5 +1,6 @@
 """Reads of candles worth naming."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -8,6 +9,7 @@ import orjson
 import pandas as pd
 from django.db import connection, connections, router
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 
 from cryptopredict.choices import Timeframe
 
@@ -261,3 +263,31 @@ def _latest_candles(*, asset: Asset, timeframe: str, end, limit: int) -> list[di
         rows = rows.values(*CHART_FIELDS)
         parts.append(rows.order_by("-candle_time")[:limit] if per_table else rows.order_by())
     return list(parts[0].union(parts[1], all=True).order_by("-candle_time")[:limit])[::-1]
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting some assets would delete, by model, or the rows that protect them."""
+
+    counts: dict  # model -> rows
+    protected: list  # objects that forbid the deletion
+
+
+def asset_deletion_summary(*, assets) -> DeletionSummary:
+    """Return, by model, how many rows deleting `assets` deletes, without loading the candles.
+
+    Django's collector loads the rows it must visit one by one (signals, further cascades) and
+    only names the querysets it can delete in one statement (candles): those are counted.
+    """
+    collector = Collector(using=router.db_for_write(Asset))
+    try:
+        collector.collect(list(assets))
+    except (ProtectedError, RestrictedError) as error:
+        objects = getattr(error, "protected_objects", None) or error.restricted_objects
+        return DeletionSummary(counts={}, protected=list(objects))
+    counts = Counter()
+    for model, instances in collector.data.items():
+        counts[model] += len(instances)
+    for queryset in collector.fast_deletes:
+        counts[queryset.model] += queryset.count()
+    return DeletionSummary(counts={model: n for model, n in counts.items() if n}, protected=[])

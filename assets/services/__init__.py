@@ -6,5 +6,6 @@
 - resampling: `candles_resample`
 - archiving: `candles_archive`
 - asset_import: `assets_import` - a CoinGecko /coins/markets file
+- deletion: `asset_deletion_start`, `asset_deletion_run` - an asset and its candles, in batches
 - results: `Progress`, `Rejection`, `UpsertResult`
 """

@@ -5,7 +5,9 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import PriceData
+from cryptopredict.statistics import statistics_gather
+
+from ..models import PriceData, PriceDataArchive
 from .results import Progress
 from .writing import _check_timeframe
 
@@ -77,4 +79,6 @@ def candles_archive(
         moved += len(ids)
         if progress is not None:
             progress.update(len(ids))
+    if moved:
+        statistics_gather(PriceData, PriceDataArchive)
     return moved

@@ -10,10 +10,11 @@ from pathlib import Path
 from django.db import transaction
 
 from cryptopredict.choices import TIMEFRAME_DELTAS
+from cryptopredict.statistics import statistics_gather
 from cryptopredict.timeframes import next_time
 
 from ..importers import ImportFormatError, read_candles
-from ..models import Asset
+from ..models import Asset, PriceData
 from .results import Progress, Rejection
 from .writing import BATCH_SIZE, candles_upsert
 
@@ -159,6 +160,8 @@ def candles_import(
     report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
     if indicators and not dry_run:
         report.indicators = result.indicators
+    if not dry_run:
+        statistics_gather(PriceData, rows=result.inserted + result.updated)
     # Every row read was rejected (bad or repeated) or written, updated or left unchanged once.
     report.rows_read = result.inserted + result.updated + result.unchanged + len(result.rejected)
     report.rejected = sorted(result.rejected, key=lambda r: r.index_or_line)

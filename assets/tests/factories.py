@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 
 from assets.choices import AssetType
-from assets.models import Asset, IndicatorState, PriceData, PriceDataArchive
+from assets.models import Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
 from cryptopredict.choices import Timeframe
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -61,3 +61,14 @@ class IndicatorStateFactory(factory.django.DjangoModelFactory):
     timeframe = Timeframe.D1
     stale_from = EPOCH
     stale_until = EPOCH + timedelta(days=3)
+
+
+class AssetDeletionFactory(factory.django.DjangoModelFactory):
+    """A queued deletion of a new asset with 10 candles to go."""
+
+    class Meta:
+        model = AssetDeletion
+
+    asset = factory.SubFactory(AssetFactory)
+    symbol = factory.SelfAttribute("asset.symbol")
+    candles_total = 10

@@ -32,6 +32,7 @@ from alerts.tests.factories import (
     NotificationFactory,
 )
 from assets.tests.factories import (
+    AssetDeletionFactory,
     AssetFactory,
     IndicatorStateFactory,
     PriceDataArchiveFactory,
@@ -130,6 +131,10 @@ TABLE = {
         "unique_indicator_state": Dup(("asset", "timeframe")),
         "chk_indicator_state_range": {"stale_until": None},
         "chk_indicator_state_timeframe": {"timeframe": BAD},
+    },
+    AssetDeletionFactory: {
+        "chk_asset_deletion_status": {"status": BAD},
+        "chk_asset_deletion_counts": {"candles_deleted": -1},
     },
     AIModelFactory: {
         "chk_confidence_threshold": {"min_confidence_threshold": 1.5},
@@ -385,7 +390,7 @@ FACTORIES = [
 
 def test_every_model_has_a_factory():
     assert {f._meta.model for f in FACTORIES} == set(project_models())
-    assert len(project_models()) == 33
+    assert len(project_models()) == 34
 
 
 @pytest.mark.django_db

@@ -1,0 +1,305 @@
+"""Benchmark CryptoPredict at scale on PostgreSQL (DATABASE_URL, CACHE_URL from the environment).
+
+    .venv/bin/python benchmarks/scale.py --rows 2000000 [--assets 20] [--keep]
+
+Builds `--rows` one-minute candles for `--assets` assets through the product's own import
+(`candles_import` of generated Binance kline files), then prints, each beside the raw SQL of the
+same rows in the same run where there is one:
+
+- ingest rows/s of the imports at 10%, 50% and 100% of the load;
+- the candles API, p50/p99 for 1,000 candles (JSON and compact, cache cold and hot), and
+  100,000 candles in one request;
+- every admin candle-list page an analyst can reach: unfiltered, each filter, each offered
+  sort, first and deepest page; the asset delete page;
+- archiving (one day of 1m candles of every asset; row by row: price_data is not partitioned);
+- bytes per candle on disk, with and without indicators.
+
+Everything it creates is deleted at the end unless `--keep` (then a rerun reuses the data).
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cryptopredict.settings")
+# Production-like: DEBUG off (no query log), no throttling or TLS redirects for the test client.
+os.environ.update(
+    DEBUG="false",
+    SECRET_KEY=os.environ.get("SECRET_KEY", "benchmark-only-key-" + "x" * 40),
+    ALLOWED_HOSTS="testserver",
+    SECURE_SSL_REDIRECT="false",
+    SESSION_COOKIE_SECURE="false",
+    CSRF_COOKIE_SECURE="false",
+    THROTTLE_RATE_FREE="100000000/min",
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from assets.models import Asset, PriceData  # noqa: E402
+from assets.services.archiving import candles_archive  # noqa: E402
+from assets.services.importing import candles_import  # noqa: E402
+from cryptopredict.admin import EstimatedCountPaginator  # noqa: E402
+from users.models import User  # noqa: E402
+
+PREFIX = "SCALE"
+START = datetime(2024, 1, 1, tzinfo=UTC)
+START_MS = int(START.timestamp() * 1000)
+SAMPLES = 40
+
+
+def klines_write(path: Path, rows: int, seed: int) -> None:
+    """Write `rows` 1m candles (a random walk) as a Binance kline CSV."""
+    rng = random.Random(seed)
+    price = rng.randint(100_000, 5_000_000)  # cents
+    with path.open("w") as out:
+        for i in range(rows):
+            open_ms = START_MS + i * 60_000
+            close = max(100, round(price * (1 + rng.gauss(0, 0.0008))))
+            high = max(price, close) + rng.randint(0, 400)
+            low = max(1, min(price, close) - rng.randint(0, 400))
+            volume = rng.randint(1, 5_000_000_000)
+            o, h, lo, c = (f"{v // 100}.{v % 100:02d}" for v in (price, high, low, close))
+            vol = f"{volume // 10**8}.{volume % 10**8:08d}"
+            out.write(f"{open_ms},{o},{h},{lo},{c},{vol},{open_ms + 59_999},0,{rng.randint(1, 3000)},0,0,0\n")
+            price = close
+
+
+def build(rows: int, assets: int) -> list[Asset]:
+    """Import `rows` candles for `assets` new assets; print the ingest rate at 10/50/100% of the load."""
+    existing = list(Asset.objects.filter(symbol__startswith=PREFIX).order_by("symbol"))
+    if existing:
+        candles = PriceData.objects.filter(asset__in=existing).count()
+        print(f"reusing {len(existing)} {PREFIX} assets ({candles:,} candles)")
+        return existing
+    per_asset = rows // assets
+    created, rates = [], []
+    with tempfile.TemporaryDirectory(prefix="cp-scale-") as folder:
+        for n in range(assets):
+            asset = Asset.objects.create(symbol=f"{PREFIX}{n:02d}", name=f"Scale {n}", asset_type="crypto")
+            created.append(asset)
+            path = Path(folder) / f"{asset.symbol}.csv"
+            klines_write(path, per_asset, seed=n)
+            started = time.perf_counter()
+            report = candles_import(path=path, asset=asset)
+            seconds = time.perf_counter() - started
+            path.unlink()
+            assert report.inserted == per_asset, report
+            rates.append(per_asset / seconds)
+            print(f"  import {n + 1}/{assets}: {per_asset / seconds:,.0f} rows/s", flush=True)
+    for share in (0.1, 0.5, 1.0):
+        index = max(0, round(share * assets) - 1)
+        print(f"ingest at {share:>4.0%} of the load: {rates[index]:>9,.0f} rows/s")
+    spread = max(rates) / min(rates) - 1
+    print(f"ingest spread (max/min - 1): {spread:.0%}")
+    # One asset's candles validated, so the is_validated filter has something to find.
+    PriceData.objects.filter(asset=created[0]).update(is_validated=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE price_data")
+    return created
+
+
+def timed(call, samples: int = SAMPLES) -> tuple[float, float]:
+    """Return p50 and p99 of `call()` in milliseconds."""
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+
+
+def raw_rows(asset: Asset, start: datetime, limit: int) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT candle_time, open_price, high_price, low_price, close_price, volume, trade_count, vwap,"
+            " market_cap FROM price_data WHERE asset_id = %s AND timeframe = '1m' AND candle_time >= %s"
+            " ORDER BY candle_time LIMIT %s",
+            [asset.pk, start, limit],
+        )
+        return cursor.fetchall()
+
+
+def api_bench(assets: list[Asset], per_asset: int) -> None:
+    user = User.objects.filter(email="scale-bench@example.com").first() or User.objects.create_superuser(
+        email="scale-bench@example.com", password="scale-bench-password"
+    )
+    client = Client()
+    client.force_login(user)
+    rng = random.Random(7)
+
+    def start() -> tuple[Asset, datetime]:
+        return rng.choice(assets), START + timedelta(minutes=rng.randrange(max(1, per_asset - 1000)))
+
+    def api(fmt: str, hot: bool = False, limit: int = 1000):
+        asset, moment = (assets[0], START) if hot else start()
+        url = reverse("api:asset-candles", kwargs={"pk": asset.symbol})
+        response = client.get(
+            url, {"timeframe": "1m", "start": moment.isoformat(), "limit": limit, "format": fmt}
+        )
+        assert response.status_code == 200, response.content[:300]
+        return response
+
+    raw = timed(lambda: raw_rows(*start(), 1000))
+    print(f"\ncandles, 1,000 rows: raw SQL p50 {raw[0]:.1f} ms, p99 {raw[1]:.1f} ms")
+    for fmt in ("json", "compact"):
+        cache.clear()
+        cold = timed(lambda fmt=fmt: api(fmt))
+        api(fmt, hot=True)
+        hot = timed(lambda fmt=fmt: api(fmt, hot=True))
+        print(
+            f"  API {fmt:<8} cold p50 {cold[0]:6.1f} ms ({cold[0] / raw[0]:4.1f}x raw),"
+            f" p99 {cold[1]:6.1f} ms;"
+            f"  hot (cached) p50 {hot[0]:5.1f} ms ({hot[0] / raw[0]:4.1f}x)"
+        )
+    limit = min(100_000, per_asset)
+    raw_big = timed(lambda: raw_rows(assets[1], START, limit), samples=5)
+    print(f"candles, {limit:,} rows in one request: raw SQL {limit / raw_big[0] * 1000:,.0f} rows/s")
+    for fmt in ("json", "compact"):
+        cache.clear()
+        big = timed(lambda fmt=fmt: api(fmt, limit=limit), samples=5)
+        rate = limit / big[0] * 1000
+        print(f"  API {fmt:<8} {rate:>9,.0f} rows/s ({big[0]:.0f} ms, {big[0] / raw_big[0]:.1f}x raw)")
+    return client
+
+
+def admin_bench(client: Client, assets: list[Asset]) -> None:
+    url = reverse("admin:assets_pricedata_changelist")
+    list_display = ["asset", "timeframe", "candle_time", "open_price", "high_price", "low_price",
+                    "close_price", "volume", "is_validated"]  # fmt: skip
+    pages = [("unfiltered", {})]
+    pages += [(f"timeframe {tf}", {"timeframe__exact": tf}) for tf in ("1m", "1d")]
+    pages += [(f"is_validated {v}", {"is_validated__exact": v}) for v in ("1", "0")]
+    pages += [("search symbol", {"q": assets[3].symbol})]
+    print("\nadmin candle list (p50 of 5; first page, deepest page):")
+    worst = 0.0
+    for name, query in pages:
+        response = client.get(url, query)
+        assert response.status_code == 200, name
+        cl = response.context["cl"]
+        sorts = [
+            None,
+            *(
+                f"{prefix}{list_display.index(f)}"
+                for f in cl.sortable_by
+                if f in list_display
+                for prefix in ("", "-")
+            ),
+        ]
+        for sort in sorts:
+            params = dict(query, **({"o": sort} if sort else {}))
+            first = timed(lambda params=params: client.get(url, params), samples=5)[0]
+            deepest_page = client.get(url, params).context["cl"].paginator.num_pages
+            deep = timed(
+                lambda params=params, p=deepest_page: client.get(url, {**params, "p": p}), samples=5
+            )[0]
+            worst = max(worst, first, deep)
+            label = (
+                f"{name}, sort {list_display[int(sort.lstrip('-'))]}{' desc' if sort.startswith('-') else ''}"
+                if sort
+                else name
+            )
+            count = cl.paginator.count_label
+            print(f"  {label:<36} {first:6.1f} ms   page {deepest_page:>4}: {deep:6.1f} ms   ({count})")
+    print(f"  slowest admin candle page: {worst:.0f} ms")
+    asset = assets[0]
+    delete_url = reverse("admin:assets_asset_delete", args=[asset.pk])
+    page = timed(lambda: client.get(delete_url), samples=5)[0]
+    print(f"asset delete page ({PriceData.objects.filter(asset=asset).count():,} candles): {page:.0f} ms")
+
+
+def archive_bench(assets: list[Asset]) -> None:
+    cut = START + timedelta(days=1)
+    older_than = timezone.now() - cut
+    started = time.perf_counter()
+    moved = candles_archive(older_than=older_than)
+    seconds = time.perf_counter() - started
+    print(
+        f"\narchive one day of 1m candles of {len(assets)} assets (row by row):"
+        f" {moved:,} rows in {seconds:.1f} s"
+        f" ({moved / seconds:,.0f} rows/s; a 30-day month would take about {30 * seconds:.0f} s)"
+    )
+
+
+def storage_bench() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE price_data")
+        cursor.execute(
+            "SELECT pg_table_size('price_data'), pg_indexes_size('price_data'), reltuples::bigint"
+            " FROM pg_class WHERE relname = 'price_data'"
+        )
+        table, indexes, rows = cursor.fetchone()
+        cursor.execute(
+            "SELECT avg(pg_column_size(p.*)), avg(pg_column_size(technical_indicators))"
+            " FROM price_data p WHERE technical_indicators <> '{}'::jsonb"
+        )
+        with_indicators, indicators = cursor.fetchone()
+        cursor.execute(
+            "SELECT avg(pg_column_size(p.*)) FROM (SELECT * FROM price_data"
+            " WHERE technical_indicators = '{}'::jsonb LIMIT 100000) p"
+        )
+        (without,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index"
+            " WHERE indrelid = 'price_data'::regclass ORDER BY 2 DESC"
+        )
+        index_sizes = cursor.fetchall()
+    print(f"\nstorage: {rows:,} candles; table {table / rows:.0f} B/candle on disk,", end="")
+    print(f" indexes {indexes / rows:.0f} B/candle")
+    print(f"  row without indicators: {without:.0f} B", end="")
+    if with_indicators:
+        print(f"; with indicators: {with_indicators:.0f} B (the indicator JSON {indicators:.0f} B)")
+    else:
+        print("; no candle with indicators in this data")
+    for name, size in index_sizes:
+        print(f"  index {name}: {size / rows:.0f} B/candle")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=2_000_000, help="candles to build (default 2,000,000)")
+    parser.add_argument("--assets", type=int, default=20, help="assets sharing them (default 20)")
+    parser.add_argument("--keep", action="store_true", help="keep the data for another run")
+    options = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit(f"the benchmark needs PostgreSQL (DATABASE_URL), not {connection.vendor}")
+    EstimatedCountPaginator.count_cap = 10_000
+    assets = build(options.rows, options.assets)
+    per_asset = PriceData.objects.filter(asset=assets[0]).count()
+    try:
+        client = api_bench(assets, per_asset)
+        admin_bench(client, assets)
+        storage_bench()
+        archive_bench(assets)
+    finally:
+        if not options.keep:
+            with connection.cursor() as cursor:
+                for table in ("price_data", "price_data_archive"):
+                    cursor.execute(f"DELETE FROM {table} WHERE asset_id = ANY(%s)", [[a.pk for a in assets]])
+            Asset.objects.filter(pk__in=[a.pk for a in assets]).delete()
+            User.objects.filter(email="scale-bench@example.com").delete()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE price_data")
+                cursor.execute("VACUUM ANALYZE price_data_archive")
+
+
+if __name__ == "__main__":
+    main()
