@@ -315,6 +315,19 @@ class CandlesAPITest(APITestCase):
         self.assertEqual(cached[-1]["close"], 614.5)
         self.assertEqual(fresh[-1]["close"], 2)
 
+    def test_a_candle_changed_through_the_list_api_drops_the_cached_ranges(self):
+        self.assertEqual(self.rows(timeframe="1d", limit=1)[-1]["close"], 614.5)
+        latest = PriceData.objects.get(asset=self.asset, candle_time=T0 + 509 * DAY)
+        self.login("admin")
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.patch(
+                reverse("api:pricedata-detail", kwargs={"pk": latest.pk}),
+                {"close_price": "610"},
+                format="json",
+            )
+        self.assert_status(response, 200, "patch")
+        self.assertEqual(self.rows(timeframe="1d", limit=1)[-1]["close"], 610)
+
     def test_archived_candles_are_included(self):
         PriceDataArchiveFactory(asset=self.asset, timeframe="1d", candle_time=T0 - DAY)
         rows = self.rows(timeframe="1d", start="2023-12-31", limit=2)
