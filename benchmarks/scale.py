@@ -45,9 +45,19 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# Serve the admin's static files without a collectstatic manifest (DEBUG is off here).
+settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+from django.test.utils import setup_test_environment  # noqa: E402
+
+setup_test_environment()  # responses carry their template context (the changelist's paginator)
+
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -136,12 +146,17 @@ def raw_rows(asset: Asset, start: datetime, limit: int) -> list:
         return cursor.fetchall()
 
 
-def api_bench(assets: list[Asset], per_asset: int) -> None:
+def bench_client() -> Client:
+    """Return a test client logged in as a superuser (made for the benchmark)."""
     user = User.objects.filter(email="scale-bench@example.com").first() or User.objects.create_superuser(
         email="scale-bench@example.com", password="scale-bench-password"
     )
     client = Client()
     client.force_login(user)
+    return client
+
+
+def api_bench(client: Client, assets: list[Asset], per_asset: int) -> None:
     rng = random.Random(7)
 
     def start() -> tuple[Asset, datetime]:
@@ -176,7 +191,19 @@ def api_bench(assets: list[Asset], per_asset: int) -> None:
         big = timed(lambda fmt=fmt: api(fmt, limit=limit), samples=5)
         rate = limit / big[0] * 1000
         print(f"  API {fmt:<8} {rate:>9,.0f} rows/s ({big[0]:.0f} ms, {big[0] / raw_big[0]:.1f}x raw)")
-    return client
+
+
+def page_time(client: Client, url: str, params: dict, samples: int = 5) -> tuple[float, float]:
+    """Return the median ms of an admin page and of the SQL it ran."""
+    totals, sql = [], []
+    for _ in range(samples):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url, params)
+            totals.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, params, response.status_code)
+        sql.append(sum(float(q["time"]) for q in queries) * 1000)
+    return statistics.median(totals), statistics.median(sql)
 
 
 def admin_bench(client: Client, assets: list[Asset]) -> None:
@@ -187,7 +214,7 @@ def admin_bench(client: Client, assets: list[Asset]) -> None:
     pages += [(f"timeframe {tf}", {"timeframe__exact": tf}) for tf in ("1m", "1d")]
     pages += [(f"is_validated {v}", {"is_validated__exact": v}) for v in ("1", "0")]
     pages += [("search symbol", {"q": assets[3].symbol})]
-    print("\nadmin candle list (p50 of 5; first page, deepest page):")
+    print("\nadmin candle list (median of 5, whole page and its SQL; first page, deepest page):")
     worst = 0.0
     for name, query in pages:
         response = client.get(url, query)
@@ -204,24 +231,23 @@ def admin_bench(client: Client, assets: list[Asset]) -> None:
         ]
         for sort in sorts:
             params = dict(query, **({"o": sort} if sort else {}))
-            first = timed(lambda params=params: client.get(url, params), samples=5)[0]
+            first, first_sql = page_time(client, url, params)
             deepest_page = client.get(url, params).context["cl"].paginator.num_pages
-            deep = timed(
-                lambda params=params, p=deepest_page: client.get(url, {**params, "p": p}), samples=5
-            )[0]
+            deep, deep_sql = page_time(client, url, {**params, "p": deepest_page})
             worst = max(worst, first, deep)
-            label = (
-                f"{name}, sort {list_display[int(sort.lstrip('-'))]}{' desc' if sort.startswith('-') else ''}"
-                if sort
-                else name
+            label = name
+            if sort:
+                label += f", sort {list_display[int(sort.lstrip('-'))]}{' desc' if sort[0] == '-' else ''}"
+            print(
+                f"  {label:<38} {first:5.0f} ms (SQL {first_sql:4.0f})   page {deepest_page:>3}:"
+                f" {deep:5.0f} ms (SQL {deep_sql:4.0f})   {cl.paginator.count_label}"
             )
-            count = cl.paginator.count_label
-            print(f"  {label:<36} {first:6.1f} ms   page {deepest_page:>4}: {deep:6.1f} ms   ({count})")
     print(f"  slowest admin candle page: {worst:.0f} ms")
     asset = assets[0]
     delete_url = reverse("admin:assets_asset_delete", args=[asset.pk])
-    page = timed(lambda: client.get(delete_url), samples=5)[0]
-    print(f"asset delete page ({PriceData.objects.filter(asset=asset).count():,} candles): {page:.0f} ms")
+    page, sql = page_time(client, delete_url, {})
+    candles = PriceData.objects.filter(asset=asset).count()
+    print(f"asset delete page ({candles:,} candles): {page:.0f} ms (SQL {sql:.0f})")
 
 
 def archive_bench(assets: list[Asset]) -> None:
@@ -278,6 +304,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000, help="candles to build (default 2,000,000)")
     parser.add_argument("--assets", type=int, default=20, help="assets sharing them (default 20)")
     parser.add_argument("--keep", action="store_true", help="keep the data for another run")
+    parser.add_argument("--parts", default="api,admin,storage,archive", help="what to measure (default: all)")
     options = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit(f"the benchmark needs PostgreSQL (DATABASE_URL), not {connection.vendor}")
@@ -285,10 +312,16 @@ def main() -> None:
     assets = build(options.rows, options.assets)
     per_asset = PriceData.objects.filter(asset=assets[0]).count()
     try:
-        client = api_bench(assets, per_asset)
-        admin_bench(client, assets)
-        storage_bench()
-        archive_bench(assets)
+        parts = set(options.parts.split(","))
+        client = bench_client()
+        if "api" in parts:
+            api_bench(client, assets, per_asset)
+        if "admin" in parts:
+            admin_bench(client, assets)
+        if "storage" in parts:
+            storage_bench()
+        if "archive" in parts:
+            archive_bench(assets)
     finally:
         if not options.keep:
             with connection.cursor() as cursor:

@@ -30,7 +30,7 @@ FILLED = [
     model
     for app in ("assets", "ai", "macro", "sectors", "selection", "trading")
     for model in apps.get_app_config(app).get_models()
-    if model.__name__ != "PriceDataArchive"
+    if model.__name__ not in {"PriceDataArchive", "AssetDeletion"}  # archiving and deleting are not demoed
 ]
 
 
