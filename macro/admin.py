@@ -1,9 +1,28 @@
+from datetime import UTC, datetime
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from rangefilter.filters import DateRangeFilter
 
 from cryptopredict.admin import AIOutputAdmin, BaseAdmin, InSampleFilter
 
+from . import selectors
 from .models import AIRegimeAnalysis, MetricsSnapshot
+
+
+class RegimeChartQuery(forms.Form):
+    """The query of the regime chart: which model, calls up to when, how many, in-sample too."""
+
+    DEFAULT_LIMIT = 1000
+
+    model = forms.IntegerField(required=False, min_value=1)
+    end = forms.IntegerField(required=False, min_value=0, help_text="Unix seconds, UTC.")
+    limit = forms.IntegerField(required=False, min_value=1, max_value=5000)
+    in_sample = forms.BooleanField(required=False)
 
 
 @admin.register(MetricsSnapshot)
@@ -93,6 +112,7 @@ class MetricsSnapshotAdmin(BaseAdmin):
 
 @admin.register(AIRegimeAnalysis)
 class AIRegimeAnalysisAdmin(AIOutputAdmin):
+    import_export_change_list_template = "admin/macro/airegimeanalysis/change_list.html"  # + the chart
     list_display = (
         "analysis_time",
         "metrics_snapshot",
@@ -121,3 +141,54 @@ class AIRegimeAnalysisAdmin(AIOutputAdmin):
     list_select_related = ("metrics_snapshot", "ai_model")
     autocomplete_fields = ("ai_model",)
     raw_id_fields = ("metrics_snapshot", "prediction_job")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("chart/", wrap(self.regime_chart_page), name="macro_airegimeanalysis_chart"),
+            path("chart/data/", wrap(self.regime_chart_view), name="macro_airegimeanalysis_chart_data"),
+            *super().get_urls(),
+        ]
+
+    def regime_chart_page(self, request):
+        """Show BTC's price under each day's regime and the regime probabilities, per model."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Market regimes",
+            "models": selectors.regime_models(),
+        }
+        return TemplateResponse(request, "admin/macro/airegimeanalysis/regimes.html", context)
+
+    def regime_chart_view(self, request):
+        """Answer one window of a model's regime calls (not in-sample unless asked) as JSON."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        query = RegimeChartQuery(request.GET)
+        if not query.is_valid():
+            return JsonResponse(query.errors, status=400)
+        models = selectors.regime_models()
+        wanted = query.cleaned_data["model"]
+        model = next((m for m in models if m.pk == wanted), None) if wanted else next(iter(models), None)
+        if model is None and wanted:
+            return JsonResponse({"model": [f"No regime model with id {wanted}."]}, status=400)
+        end = query.cleaned_data["end"]
+        window = (
+            selectors.regime_chart_window(
+                model=model,
+                end=None if end is None else datetime.fromtimestamp(end, UTC),
+                limit=query.cleaned_data["limit"] or RegimeChartQuery.DEFAULT_LIMIT,
+                in_sample=query.cleaned_data["in_sample"],
+            )
+            if model
+            else {"time": [], "regime": [], "price": [], "probabilities": {}, "more": False}
+        )
+        return JsonResponse(
+            {
+                "model": None if model is None else {"id": model.pk, "name": str(model)},
+                "models": [{"id": m.pk, "name": str(m)} for m in models],
+                **window,
+            }
+        )

@@ -1,5 +1,7 @@
 """Reads of snapshots and regime analyses worth naming."""
 
+from django.db.models import Q
+
 from .models import AIRegimeAnalysis
 
 
@@ -31,3 +33,41 @@ def regimes_in_window(*, start, end, model=None, limit: int = 5000) -> list[dict
         }
         for row in rows
     ]
+
+
+def regime_models() -> list:
+    """Return the AI models that wrote regime analyses, by name."""
+    from ai.models import AIModel
+
+    return list(AIModel.objects.filter(regime_analyses__isnull=False).distinct().order_by("name", "pk"))
+
+
+def regime_chart_window(*, model, end=None, limit: int, in_sample: bool = False) -> dict:
+    """Return one model's latest `limit` regime calls up to `end` with BTC's price, oldest first.
+
+    In-sample calls (those the model was fitted on, `analysis_data["in_sample"]`) are left out
+    unless `in_sample` is set: they would show the model's fit, not its forecasts. The price is
+    the BTC price of the call's own snapshot, so each band sits on the price it was called at.
+    `probabilities` holds one list per regime, aligned with `time` (0 where a call gave none).
+    """
+    analyses = AIRegimeAnalysis.objects.filter(ai_model=model)
+    if not in_sample:
+        # A call without the flag was not fitted on (exclude() would drop those too).
+        analyses = analyses.filter(
+            Q(analysis_data__in_sample=False) | Q(analysis_data__in_sample__isnull=True)
+        )
+    if end is not None:
+        analyses = analyses.filter(analysis_time__lte=end)
+    rows = list(
+        analyses.order_by("-analysis_time").values_list(
+            "analysis_time", "regime", "regime_probabilities", "metrics_snapshot__btc_price_usd"
+        )[:limit]
+    )[::-1]
+    names = sorted({name for row in rows for name in (row[2] or {})} | {row[1] for row in rows})
+    return {
+        "time": [int(time.timestamp()) for time, *_ in rows],
+        "regime": [regime for _, regime, *_ in rows],
+        "price": [float(price) for *_, price in rows],
+        "probabilities": {name: [float((row[2] or {}).get(name, 0)) for row in rows] for name in names},
+        "more": len(rows) == limit,
+    }

@@ -64,8 +64,11 @@ def admin_user(transactional_db):
 
 
 @pytest.fixture
-def page(browser, live_server, admin_user):
-    """A 1440 px wide page signed in as `admin_user`; console errors fail the test."""
+def page(request, browser, live_server, admin_user):
+    """A 1440 px wide page signed in as `admin_user`; console errors fail the test.
+
+    With BROWSER_SCREENSHOTS=<folder>, each test leaves a full-page screenshot there.
+    """
     client = Client()
     client.force_login(admin_user)
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
@@ -86,6 +89,9 @@ def page(browser, live_server, admin_user):
     page.errors = errors
     page.base_url = live_server.url
     yield page
+    if folder := os.environ.get("BROWSER_SCREENSHOTS"):
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{request.node.name}.png"), full_page=True)
     context.close()
     assert errors == [], f"the browser console logged errors: {errors}"
 

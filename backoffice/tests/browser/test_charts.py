@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from ai.choices import ModelType
 from ai.tests.curves import evaluation_curves
-from ai.tests.factories import ModelEvaluationFactory
+from ai.tests.factories import AIModelFactory, ModelEvaluationFactory
 from ai.tests.market import real_market
 from assets.indicators import indicators_compute
 from assets.models import PriceData
@@ -95,3 +96,29 @@ def test_evaluation_page_draws_equity_against_baselines_and_monthly_returns(page
     table = page.inner_text("[data-figures]")
     assert "Sharpe ratio\t1.5\t1.1\t0.4" in table and "CI [0.1, 0.7], p = 0.02" in table
     assert "Total return\t42%\t20%\t22%\t10%\t32%" in table
+
+
+def test_regimes_page_draws_price_bands_and_probabilities_per_model(page):
+    first, second = (AIModelFactory(name=n, model_type=ModelType.MACRO) for n in ("regime-a", "regime-b"))
+    for day in range(30):
+        snapshot = MetricsSnapshotFactory(btc_price_usd=40000 + 100 * day)
+        regime = MarketRegime.BULL if day < 10 or day >= 20 else MarketRegime.BEAR
+        for model in (first, second):
+            AIRegimeAnalysisFactory(
+                metrics_snapshot=snapshot,
+                ai_model=model,
+                regime=regime,
+                analysis_data={"in_sample": model == first and day < 5},
+            )
+
+    page.goto(f"{page.base_url}/admin/macro/airegimeanalysis/")
+    page.click("text=Regime chart")
+
+    assert drawn(page, "regimes") == 25  # the first model's 5 in-sample days are left out
+    chart = page.locator('[data-chart="regimes"]')
+    assert chart.get_attribute("data-bands") == "3"  # Bull, Bear, Bull
+    assert chart.locator("canvas").count() >= 1
+
+    page.select_option("[data-regime-model]", str(second.pk))
+    page.wait_for_selector(f'[data-chart="regimes"][data-model="{second.pk}"][data-points]')
+    assert int(chart.get_attribute("data-points")) == 30
