@@ -1,7 +1,5 @@
 """Reads of snapshots and regime analyses worth naming."""
 
-from django.db.models import Q
-
 from .models import AIRegimeAnalysis
 
 
@@ -45,17 +43,14 @@ def regime_models() -> list:
 def regime_chart_window(*, model, end=None, limit: int, in_sample: bool = False) -> dict:
     """Return one model's latest `limit` regime calls up to `end` with BTC's price, oldest first.
 
-    In-sample calls (those the model was fitted on, `analysis_data["in_sample"]`) are left out
+    In-sample calls (about days the model was fitted on, `in_sample`) are left out
     unless `in_sample` is set: they would show the model's fit, not its forecasts. The price is
     the BTC price of the call's own snapshot, so each band sits on the price it was called at.
     `probabilities` holds one list per regime, aligned with `time` (0 where a call gave none).
     """
     analyses = AIRegimeAnalysis.objects.filter(ai_model=model)
     if not in_sample:
-        # A call without the flag was not fitted on (exclude() would drop those too).
-        analyses = analyses.filter(
-            Q(analysis_data__in_sample=False) | Q(analysis_data__in_sample__isnull=True)
-        )
+        analyses = analyses.filter(in_sample=False)
     if end is not None:
         analyses = analyses.filter(analysis_time__lte=end)
     rows = list(

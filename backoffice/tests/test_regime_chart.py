@@ -33,7 +33,7 @@ def regimes(model=None, days=range(6), in_sample_days=(0, 1)):
                 regime_probabilities={"Bull": p, "Bear": round(1 - p, 2)}
                 if day % 2 == 0
                 else {"Bear": p, "Bull": round(1 - p, 2)},
-                analysis_data={"in_sample": day in in_sample_days},
+                in_sample=day in in_sample_days,
             )
         )
         model = rows[0].ai_model
@@ -43,9 +43,7 @@ def regimes(model=None, days=range(6), in_sample_days=(0, 1)):
 def expected(model, *, in_sample=False):
     """Recompute the chart's figures from the stored rows, oldest first."""
     rows = AIRegimeAnalysis.objects.filter(ai_model=model).select_related("metrics_snapshot")
-    rows = sorted(
-        (r for r in rows if in_sample or not r.analysis_data.get("in_sample")), key=lambda r: r.analysis_time
-    )
+    rows = sorted((r for r in rows if in_sample or not r.in_sample), key=lambda r: r.analysis_time)
     return {
         "time": [int(r.analysis_time.timestamp()) for r in rows],
         "regime": [r.regime for r in rows],
@@ -73,12 +71,6 @@ def test_out_of_sample_calls_with_price_and_probabilities(admin_client):
 
     with_fit = admin_client.get(reverse(URL), {"model": model.pk, "in_sample": "on"}).json()
     assert with_fit["time"] == expected(model, in_sample=True)["time"] and len(with_fit["time"]) == 6
-
-
-def test_calls_without_the_in_sample_flag_are_out_of_sample(admin_client):
-    model = regimes(days=range(3), in_sample_days=())
-    AIRegimeAnalysis.objects.filter(ai_model=model).update(analysis_data={})
-    assert len(admin_client.get(reverse(URL), {"model": model.pk}).json()["time"]) == 3
 
 
 def test_windows_page_back_in_time(admin_client):

@@ -108,7 +108,7 @@ def test_regimes_page_draws_price_bands_and_probabilities_per_model(page):
                 metrics_snapshot=snapshot,
                 ai_model=model,
                 regime=regime,
-                analysis_data={"in_sample": model == first and day < 5},
+                in_sample=model == first and day < 5,
             )
 
     page.goto(f"{page.base_url}/admin/macro/airegimeanalysis/")
