@@ -6,12 +6,13 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/cryptopredict
 SQLITE_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres test-sqlite lint format postgres bench worker browser
+.PHONY: install run test test-postgres test-sqlite lint format postgres bench worker beat browser
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 .env:
@@ -56,5 +57,11 @@ bench: install postgres
 	DATABASE_URL=$(PG_URL) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(PG_URL) $(PY) benchmarks/ingest.py $(BENCH_ARGS)
 
+# One worker for every queue; in production run workers per queue (README: "Workers and the schedule").
+QUEUES ?= $(CELERY_QUEUE_PREFIX)ingest,$(CELERY_QUEUE_PREFIX)ai,$(CELERY_QUEUE_PREFIX)default
 worker: install
-	$(VENV)/bin/celery -A cryptopredict worker --loglevel=info
+	$(VENV)/bin/celery -A cryptopredict worker --loglevel=info -Q $(QUEUES)
+
+beat: install
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/celery -A cryptopredict beat --loglevel=info

@@ -260,10 +260,11 @@ def _binance_rows(rows, reader) -> Iterator[dict]:
     for cells in rows:
         if not cells:
             continue
-        yield _binance_row(cells, reader.line_num)
+        yield binance_kline_row(cells, reader.line_num)
 
 
-def _binance_row(cells, line: int) -> dict:
+def binance_kline_row(cells, line: int) -> dict:
+    """Return one Binance kline (12 text cells, from a CSV or the REST API) as an import row."""
     if len(cells) < 9:
         return {
             "line": line,
@@ -334,7 +335,7 @@ def _json_source(document, *, gz: bool) -> Source:
 def _array_rows(document: list, *, binance: bool = False) -> Iterator[dict]:
     for number, cells in enumerate(document, start=1):
         if binance:
-            yield _binance_row([_text(c) for c in cells], number)
+            yield binance_kline_row([_text(c) for c in cells], number)
             continue
         row = dict(zip(POSITIONAL, cells, strict=False))
         row["line"] = number

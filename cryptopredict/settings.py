@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "import_export",
     "rangefilter",
     "simple_history",
+    "django_celery_beat",
     "cryptopredict",
     "users",
     "assets",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "selection",
     "trading",
     "alerts",
+    "marketdata",
     "backoffice",  # the top too: the admin site, dashboard and charts read every app
     "demo",  # the top: it drives the services of every app above
 ]
@@ -260,6 +262,41 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-stale-check": {"task": "alerts.stale_check", "schedule": 300.0},
     "alerts-prune": {"task": "alerts.prune", "schedule": 86400.0},
 }
+# Queues: `ingest` (fetching market data), `ai` (model jobs), `default` (the rest of the chain), so
+# that ingest and model workers scale out separately. A prefix lets environments share a broker.
+CELERY_QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+CELERY_TASK_ROUTES = {
+    "marketdata.sync_*": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
+    "marketdata.download_*": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
+    "marketdata.run_predictions": {"queue": f"{CELERY_QUEUE_PREFIX}ai"},
+    "ai.*": {"queue": f"{CELERY_QUEUE_PREFIX}ai"},
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Market data sources (marketdata/clients/): public defaults; tests point them at local servers.
+BINANCE_API_URL = env("BINANCE_API_URL", default="https://api.binance.com")
+BINANCE_DATA_URL = env("BINANCE_DATA_URL", default="https://data.binance.vision")
+COINGECKO_API_URL = env("COINGECKO_API_URL", default="https://api.coingecko.com/api/v3")
+COINGECKO_API_KEY = env("COINGECKO_API_KEY", default="")
+FEAR_GREED_URL = env("FEAR_GREED_URL", default="https://api.alternative.me/fng/")
+FRED_API_URL = env("FRED_API_URL", default="https://api.stlouisfed.org/fred")
+FRED_API_KEY = env("FRED_API_KEY", default="")
+# ccxt exchange id -> REST base URL replacing the exchange's own host.
+EXCHANGE_API_URLS = {"binance": BINANCE_API_URL}
+BINANCE_WEIGHT_LIMIT = env.int("BINANCE_WEIGHT_LIMIT", default=6000)  # request weight per minute
+SOURCE_TIMEOUT_SECONDS = env.float("SOURCE_TIMEOUT_SECONDS", default=10.0)
+SOURCE_RETRIES = env.int("SOURCE_RETRIES", default=4)
+SOURCE_BACKOFF_SECONDS = env.float("SOURCE_BACKOFF_SECONDS", default=1.0)
+SOURCE_BACKOFF_MAX_SECONDS = env.float("SOURCE_BACKOFF_MAX_SECONDS", default=60.0)
+SYNC_EXCHANGE = env("SYNC_EXCHANGE", default="binance")
+SYNC_TIMEFRAMES = env.list("SYNC_TIMEFRAMES", default=["1h", "1d"])
+SYNC_PAGE_LIMIT = env.int("SYNC_PAGE_LIMIT", default=1000)
+SYNC_INITIAL_PERIODS = env.int("SYNC_INITIAL_PERIODS", default=1000)  # history of a first sync
+SYNC_LOCK_TIMEOUT_SECONDS = env.int("SYNC_LOCK_TIMEOUT_SECONDS", default=3600)
+BINANCE_DATA_CACHE_DIR = Path(env("BINANCE_DATA_CACHE_DIR", default=str(BASE_DIR / "var" / "binance-data")))
+# /api/health/ reports "degraded" when a synced series lags more than this many of its periods.
+HEALTH_STALE_PERIODS = env.int("HEALTH_STALE_PERIODS", default=3)
 
 MODEL_ARTIFACTS_DIR = Path(env("MODEL_ARTIFACTS_DIR", default=str(BASE_DIR / "var" / "artifacts")))
 

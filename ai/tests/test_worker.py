@@ -40,8 +40,10 @@ def broker(tmp_path, settings):
     if not redis_reachable():
         pytest.skip(f"Redis is not reachable at {BROKER}")
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
-    app.conf.update(broker_url=BROKER, task_always_eager=False, task_default_queue=queue)
+    keys = ("broker_url", "task_always_eager", "task_default_queue", "task_routes")
+    saved = {key: app.conf[key] for key in keys}
+    # Every task to this test's queue: the ai/ingest routes would send it where no test worker listens.
+    app.conf.update(broker_url=BROKER, task_always_eager=False, task_default_queue=queue, task_routes={})
     reset_connections()
     settings.MODEL_ARTIFACTS_DIR = tmp_path
     yield queue

@@ -1,5 +1,10 @@
-"""`GET /api/health/`: 200 with database and broker status; 503 when the database is unreachable."""
+"""`GET /api/health/`: 200 with database, broker and data freshness; 503 when the database is unreachable.
 
+"degraded" (still 200: the process serves) when a synced series lags more than
+HEALTH_STALE_PERIODS of its periods; the stale series are listed.
+"""
+
+from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -34,12 +39,37 @@ def broker_status() -> str:
     return "ok"
 
 
+def stale_series() -> list[dict]:
+    """Return the synced series that lag behind (see marketdata.selectors.stale_series)."""
+    if not apps.is_installed("marketdata"):
+        return []
+    from marketdata.selectors import stale_series as stale
+
+    return [
+        {
+            "series": item.series,
+            "last_candle": item.last_candle.isoformat() if item.last_candle else None,
+            "periods_behind": item.periods_behind,
+        }
+        for item in stale()
+    ]
+
+
 HealthSerializer = inline_serializer(
     "Health",
     {
-        "status": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "unavailable"]),
         "database": serializers.CharField(),
         "broker": serializers.CharField(),
+        "stale_series": inline_serializer(
+            "StaleSeries",
+            {
+                "series": serializers.CharField(),
+                "last_candle": serializers.DateTimeField(allow_null=True),
+                "periods_behind": serializers.IntegerField(allow_null=True),
+            },
+            many=True,
+        ),
     },
 )
 
@@ -55,5 +85,11 @@ class HealthView(APIView):
     def get(self, request):
         database = database_status()
         healthy = database == "ok"
-        body = {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker_status()}
+        stale = stale_series() if healthy else []
+        body = {
+            "status": ("degraded" if stale else "ok") if healthy else "unavailable",
+            "database": database,
+            "broker": broker_status(),
+            "stale_series": stale,
+        }
         return Response(body, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -39,6 +39,7 @@ from assets.tests.factories import (
     PriceDataFactory,
 )
 from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
+from marketdata.tests.factories import KnownGapFactory, SyncStateFactory
 from sectors.tests.factories import (
     AICrossSectorAnalysisFactory,
     AISectorAnalysisFactory,
@@ -58,7 +59,7 @@ from selection.tests.factories import (
 from trading.tests.factories import AITradingSignalFactory, PortfolioAssetAnalysisFactory, TradeActionFactory
 from users.tests.factories import UserFactory
 
-PROJECT_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading", "alerts")
+PROJECT_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading", "alerts", "marketdata")
 T = datetime(2025, 1, 1, tzinfo=UTC)
 BAD = "x"  # in no choice list, and short enough for every column
 
@@ -334,6 +335,19 @@ TABLE = {
         "chk_delivery_delivered_at": {"status": "delivered"},
         "chk_delivery_sending_lease": {"status": "sending"},
     },
+    SyncStateFactory: {
+        "chk_sync_state_series_or_feed": {"timeframe": None},
+        "unique_sync_state_series": Dup(("source", "asset", "timeframe")),
+        "unique_sync_state_feed": Dup(("source",), setup={"asset": None, "timeframe": None}),
+        "chk_sync_state_count": {"candle_count": -1},
+        "chk_sync_state_first_before_last": {"first_candle_time": T + timedelta(days=1000)},
+        "chk_sync_state_timeframe": {"timeframe": "2d"},
+    },
+    KnownGapFactory: {
+        "unique_known_gap_start": Dup(("sync_state", "start")),
+        "chk_known_gap_range": {"end": T - timedelta(days=1)},
+        "chk_known_gap_missing": {"missing": 0},
+    },
 }
 
 # AIAnalysisMixin gives each analysis model the same two checks, named after the class.
@@ -390,7 +404,7 @@ FACTORIES = [
 
 def test_every_model_has_a_factory():
     assert {f._meta.model for f in FACTORIES} == set(project_models())
-    assert len(project_models()) == 34
+    assert len(project_models()) == 36
 
 
 @pytest.mark.django_db
