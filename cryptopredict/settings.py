@@ -268,7 +268,7 @@ CELERY_QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX", default="")
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
 CELERY_TASK_ROUTES = {
     "marketdata.sync_*": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
-    "marketdata.download_*": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
+    "marketdata.daily_maintenance": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
     "marketdata.run_predictions": {"queue": f"{CELERY_QUEUE_PREFIX}ai"},
     "ai.*": {"queue": f"{CELERY_QUEUE_PREFIX}ai"},
 }
@@ -295,6 +295,8 @@ SYNC_PAGE_LIMIT = env.int("SYNC_PAGE_LIMIT", default=1000)
 SYNC_INITIAL_PERIODS = env.int("SYNC_INITIAL_PERIODS", default=1000)  # history of a first sync
 SYNC_LOCK_TIMEOUT_SECONDS = env.int("SYNC_LOCK_TIMEOUT_SECONDS", default=3600)
 BINANCE_DATA_CACHE_DIR = Path(env("BINANCE_DATA_CACHE_DIR", default=str(BASE_DIR / "var" / "binance-data")))
+# The daily maintenance archives candles older than this many days (0: never; see archive_price_data).
+ARCHIVE_AFTER_DAYS = env.int("ARCHIVE_AFTER_DAYS", default=0)
 # /api/health/ reports "degraded" when a synced series lags more than this many of its periods.
 HEALTH_STALE_PERIODS = env.int("HEALTH_STALE_PERIODS", default=3)
 

@@ -21,7 +21,7 @@ from selection.models import Portfolio, PortfolioAsset
 from selection.services import MONEY_STEP, portfolio_totals_refresh
 from users.models import User
 
-from .choices import ActionType, TradeStatus
+from .choices import ActionType, SignalStatus, TradeStatus
 from .models import AITradingSignal, TradeAction
 
 PRICE_STEP = Decimal("1e-18")  # the 18 decimal places of the price columns
@@ -268,3 +268,11 @@ def signal_risk_reward(
         return None
     ratio = abs(target_price - entry_price) / abs(entry_price - stop_loss)
     return ratio.quantize(Decimal("0.0001"))
+
+
+def signals_expire(*, now: datetime | None = None) -> int:
+    """Mark the active signals whose expiry has passed as expired; return how many."""
+    now = now or timezone.now()
+    return AITradingSignal.objects.filter(status=SignalStatus.ACTIVE, expires_at__lte=now).update(
+        status=SignalStatus.EXPIRED, updated_at=now
+    )
