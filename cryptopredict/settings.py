@@ -282,6 +282,8 @@ COINGECKO_API_KEY = env("COINGECKO_API_KEY", default="")
 FEAR_GREED_URL = env("FEAR_GREED_URL", default="https://api.alternative.me/fng/")
 FRED_API_URL = env("FRED_API_URL", default="https://api.stlouisfed.org/fred")
 FRED_API_KEY = env("FRED_API_KEY", default="")
+COINGECKO_MARKET_PAGES = env.int("COINGECKO_MARKET_PAGES", default=1)  # 250 coins a page
+COINGECKO_CAP_DAYS = env.int("COINGECKO_CAP_DAYS", default=30)  # daily market caps fetched per run
 # ccxt exchange id -> REST base URL replacing the exchange's own host.
 EXCHANGE_API_URLS = {"binance": BINANCE_API_URL}
 BINANCE_WEIGHT_LIMIT = env.int("BINANCE_WEIGHT_LIMIT", default=6000)  # request weight per minute

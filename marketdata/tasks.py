@@ -146,6 +146,28 @@ def evaluate_alerts(started: str) -> int | None:
     return evaluate(since=parse_datetime(started))
 
 
+@shared_task(name="marketdata.sync_assets", soft_time_limit=1500, time_limit=1800, **RETRY)
+def sync_assets() -> str:
+    """Daily: assets and market caps from CoinGecko."""
+    from .services.assets import assets_sync
+
+    report = assets_sync()
+    for error in report.errors:
+        logger.warning("sync_assets: %s", error)
+    return report.summary()
+
+
+@shared_task(name="marketdata.sync_metrics", soft_time_limit=1500, time_limit=1800, **RETRY)
+def sync_metrics() -> list[str]:
+    """Daily: Fear & Greed and the FRED series into the snapshots."""
+    from .services.metrics import metrics_sync
+
+    report = metrics_sync()
+    for error in report.errors:
+        logger.warning("sync_metrics: %s", error)
+    return report.lines + report.notes + report.errors
+
+
 @shared_task(name="marketdata.daily_maintenance", soft_time_limit=3000, time_limit=3600, **RETRY)
 def daily_maintenance() -> dict:
     """Archive candles older than ARCHIVE_AFTER_DAYS (when set) and recount the coverage exactly."""

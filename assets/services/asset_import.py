@@ -90,12 +90,7 @@ def _market_errors(values: dict, errors: dict) -> None:
 
 
 def assets_import(*, path: Path | str) -> UpsertResult:
-    """Upsert assets (by upper-cased symbol) from a CoinGecko /coins/markets JSON list.
-
-    Every Asset field the element fills is set (7d/30d changes from the *_in_currency keys); the
-    other keys go to metrics_details and the CoinGecko id to external_ids. Bad elements are
-    rejected with their 1-based index; the good ones are stored.
-    """
+    """Upsert assets from a CoinGecko /coins/markets JSON file (see assets_upsert)."""
     path = Path(path)
     if not path.is_file():
         raise ImportFormatError(f"no such file: {path}")
@@ -105,6 +100,17 @@ def assets_import(*, path: Path | str) -> UpsertResult:
         raise ImportFormatError(f"{path.name}: invalid JSON ({exc})") from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise ImportFormatError(f"{path.name}: expected a JSON list of CoinGecko /coins/markets objects")
+    return assets_upsert(items=items)
+
+
+def assets_upsert(*, items: list[dict]) -> UpsertResult:
+    """Upsert assets (by upper-cased symbol) from CoinGecko /coins/markets elements (a file's or
+    the API's).
+
+    Every Asset field the element fills is set (7d/30d changes from the *_in_currency keys); the
+    other keys go to metrics_details and the CoinGecko id to external_ids. Bad elements are
+    rejected with their 1-based index; the good ones are stored.
+    """
     result, parsed = UpsertResult(), {}
     used = {"id", "symbol", *MARKET_FIELDS.values()}
     for index, item in enumerate(items, start=1):

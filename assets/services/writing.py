@@ -6,6 +6,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Min, QuerySet
+from django.utils import timezone
 
 from cryptopredict.choices import Timeframe
 
@@ -24,7 +25,15 @@ from ..indicators import indicators_mark_stale, indicators_refresh
 from ..models import Asset, PriceData
 from ..signals import candles_written
 from .results import Progress, Rejection, UpsertResult
-from .validation import _candle_fast, _candle_slow, _clean_values, candle_errors
+from .validation import (
+    CAP_QUANTUM,
+    WIDE,
+    _candle_fast,
+    _candle_slow,
+    _clean_values,
+    _decimal,
+    candle_errors,
+)
 
 BATCH_SIZE = 50_000
 
@@ -252,3 +261,32 @@ def candles_delete(*, candles: QuerySet[PriceData]) -> int:
         candles_changed(asset_id=span["asset_id"])
         indicators_refresh(asset_id=span["asset_id"], timeframe=span["timeframe"])
     return deleted
+
+
+def candles_market_caps_set(*, asset: Asset, timeframe: str, caps: Mapping[datetime, object]) -> int:
+    """Set the market cap of the stored candles of `asset` opening at the times of `caps`; return how
+    many candles were found. Candles are not created: a cap without its candle is left out.
+
+    A changed cap is a changed source value, as in candles_upsert: the candle loses its validation
+    and indicators, and the series' indicators are refreshed.
+    """
+    _check_timeframe(timeframe)
+    candles = list(PriceData.objects.filter(asset=asset, timeframe=timeframe, candle_time__in=list(caps)))
+    changed, now = [], timezone.now()
+    for candle in candles:
+        value, error = _decimal(caps[candle.candle_time], quantum=CAP_QUANTUM, max_digits=30, positive=False)
+        if error is None:
+            value = value.quantize(CAP_QUANTUM, context=WIDE)
+            if candle.market_cap != value:
+                candle.market_cap, candle.updated_at = value, now
+                candle.technical_indicators, candle.is_validated = {}, False
+                changed.append(candle)
+    if changed:
+        with transaction.atomic():
+            fields = ["market_cap", "technical_indicators", "is_validated", "updated_at"]
+            PriceData.objects.bulk_update(changed, fields, batch_size=1000)
+            times = [candle.candle_time for candle in changed]
+            indicators_mark_stale(asset_id=asset.pk, timeframe=timeframe, start=min(times), end=max(times))
+            candles_changed(asset_id=asset.pk)
+            indicators_refresh(asset_id=asset.pk, timeframe=timeframe)
+    return len(candles)

@@ -263,11 +263,27 @@ def metrics_import(
 ) -> ImportCounts:
     """Upsert external metrics from a CSV or JSON file into MetricsSnapshot by (snapshot_time, timeframe).
 
-    Keys are MetricsSnapshot field names; timeframe defaults to 1d; an empty value leaves the
-    stored one alone; a repeated period merges its rows, later values winning. A bad row is
-    rejected with its line (JSON: its position in the array) and the good rows are kept.
+    Keys are MetricsSnapshot field names; see metrics_merge. A bad row is rejected with its line
+    (JSON: its position in the array) and the good rows are kept.
     """
     keys, records = _read(Path(path))
+    return metrics_merge(keys=keys, records=records, dry_run=dry_run, progress=progress)
+
+
+def metrics_merge(
+    *,
+    keys: list[str],
+    records: list[tuple[int, dict]],
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportCounts:
+    """Upsert (line, record) pairs of external metrics into MetricsSnapshot by (snapshot_time, timeframe).
+
+    `keys` are the field names the records use (checked first: an unknown one refuses them all).
+    Timeframe defaults to 1d; an empty value leaves the stored one alone; a repeated period merges
+    its records, later values winning. A bad record is rejected with its line, the good ones kept.
+    Used by import_metrics (a file) and the market data syncs (Fear & Greed, FRED, Binance futures).
+    """
     _check_keys(keys)
     counts = ImportCounts()
     merged: dict[tuple[datetime, str], tuple[dict, list[int]]] = {}

@@ -19,6 +19,8 @@ SYNC_CRONTABS = {
     "1M": {"minute": "15", "hour": "0", "day_of_month": "1"},
 }
 DAILY = {
+    "daily: sync assets (CoinGecko)": ("marketdata.sync_assets", {"minute": "30", "hour": "0"}),
+    "daily: sync macro metrics": ("marketdata.sync_metrics", {"minute": "0", "hour": "1"}),
     "daily: archive candles and recount coverage": (
         "marketdata.daily_maintenance",
         {"minute": "0", "hour": "3"},

@@ -134,7 +134,9 @@ class FakeBinance(LocalServer):
         self.weight = 0
         self.block = threading.Event()  # set: answer klines; cleared: hold them (see overlapping runs)
         self.block.set()
-        self.entered = threading.Event()
+        self.entered = threading.Event()  # a klines request is being held
+        self.hold_after: int | None = None  # answer this many klines requests, then hold the rest
+        self.klines_served = 0
         self.routes["/api/v3/exchangeInfo"] = self.exchange_info
         self.routes["/api/v3/klines"] = self.klines
 
@@ -167,8 +169,12 @@ class FakeBinance(LocalServer):
         )
 
     def klines(self, query):
-        self.entered.set()
-        self.block.wait(10)
+        with self.lock:
+            self.klines_served += 1
+            hold = self.hold_after is not None and self.klines_served > self.hold_after
+        if hold or not self.block.is_set():
+            self.entered.set()
+            self.block.wait(30)
         self.weight += 2
         table = self.candles.get((query["symbol"], query["interval"]), {})
         start = int(query.get("startTime", 0))

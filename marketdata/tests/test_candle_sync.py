@@ -1,14 +1,20 @@
 """candles_sync against a local api.binance.com, through the real ccxt client."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from ai.tests.test_worker import database_url
 from assets.models import PriceData
 from assets.tests.factories import AssetFactory
 from marketdata.models import KnownGap, SyncState
@@ -203,3 +209,37 @@ def test_overlapping_runs_of_one_series_never_fetch_it_twice(binance, btc, setti
     assert second.locked and second.pages == 0 and "another run" in second.summary()
     assert first["result"].inserted == 3 and len(binance.hits(KLINES)) == 1
     assert len(stored(btc)) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_killed_mid_run_loses_and_duplicates_nothing_and_frees_its_lock(binance, btc, tmp_path):
+    start = binance.fill_until_now("BTCUSDT", "1h", periods=6)
+    binance.hold_after = 1  # the first page is answered; the process is killed waiting for the second
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "BINANCE_API_URL": binance.url,
+        "SYNC_PAGE_LIMIT": "2",
+        "SYNC_INITIAL_PERIODS": "6",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "sync_candles", "--timeframe", "1h"],
+        cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert binance.entered.wait(60)
+        process.send_signal(signal.SIGKILL)
+        process.wait(20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert stored(btc) == [start, start + timedelta(hours=1)]  # the first page, committed
+    binance.hold_after = None
+    binance.block.set()
+
+    resumed = candles_sync(asset=btc, timeframe="1h")  # the killed run's lock went with its connection
+
+    assert not resumed.locked and resumed.inserted == 4 and resumed.unchanged == 0
+    assert stored(btc) == [start + timedelta(hours=n) for n in range(6)]
+    assert SyncState.objects.get(asset=btc).candle_count == 6

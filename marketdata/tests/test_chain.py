@@ -43,7 +43,13 @@ def test_setup_schedules_is_idempotent_and_disabled_unless_enabled(capsys, setti
     settings.SYNC_TIMEFRAMES = ["1h", "1d"]
     call_command("setup_schedules")
     names = set(PeriodicTask.objects.values_list("name", flat=True))
-    assert names == {"sync candles 1h", "sync candles 1d", "daily: archive candles and recount coverage"}
+    assert names == {
+        "sync candles 1h",
+        "sync candles 1d",
+        "daily: sync assets (CoinGecko)",
+        "daily: sync macro metrics",
+        "daily: archive candles and recount coverage",
+    }
     assert not PeriodicTask.objects.filter(enabled=True).exists()
     hourly = PeriodicTask.objects.get(name="sync candles 1h")
     assert (hourly.task, json.loads(hourly.kwargs), hourly.crontab.minute) == (
@@ -53,11 +59,11 @@ def test_setup_schedules_is_idempotent_and_disabled_unless_enabled(capsys, setti
     )
 
     call_command("setup_schedules")
-    assert "0 created, 0 updated, 3 unchanged" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 created, 0 updated, 5 unchanged" in capsys.readouterr().out.splitlines()[-1]
     call_command("setup_schedules", "--enable")
     assert PeriodicTask.objects.filter(enabled=False).count() == 0
     call_command("setup_schedules")  # a rerun keeps them enabled
-    assert PeriodicTask.objects.filter(enabled=True).count() == 3
+    assert PeriodicTask.objects.filter(enabled=True).count() == 5
 
 
 def test_the_chain_runs_each_step_on_what_changed_and_a_rerun_changes_nothing(binance, settings):
