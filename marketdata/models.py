@@ -7,10 +7,10 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from assets.importers import next_time
 from assets.models import Asset
 from cryptopredict.choices import Timeframe
 from cryptopredict.models import TimestampedModel, choices_check
+from cryptopredict.timeframes import next_time
 
 
 class SyncState(TimestampedModel):

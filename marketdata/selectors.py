@@ -6,7 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from assets.importers import timeframe_delta
+from cryptopredict.timeframes import timeframe_delta
 
 from .models import SyncState
 

@@ -79,7 +79,8 @@ def compute_indicators(series: list[list], started: str) -> int:
 def build_snapshots(periods: dict[str, str], started: str) -> int:
     """Rebuild the snapshots of the changed periods (timeframe -> since); start run_predictions
     when one was created or changed."""
-    from macro.services import MetricsError, snapshots_build
+    from macro.services.fields import MetricsError
+    from macro.services.snapshots import snapshots_build
 
     changed = 0
     for timeframe, since in periods.items():
@@ -171,7 +172,7 @@ def sync_metrics() -> list[str]:
 @shared_task(name="marketdata.daily_maintenance", soft_time_limit=3000, time_limit=3600, **RETRY)
 def daily_maintenance() -> dict:
     """Archive candles older than ARCHIVE_AFTER_DAYS (when set) and recount the coverage exactly."""
-    from assets.services import candles_archive
+    from assets.services.archiving import candles_archive
 
     archived = 0
     if settings.ARCHIVE_AFTER_DAYS:

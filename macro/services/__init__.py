@@ -1,5 +1,6 @@
 """Market snapshots: build them from stored candles (`snapshots`), and merge in external macro
-metrics (`metrics_import`); `fields` says which fields are whose. Import from the module.
+metrics (`metrics_import`: a file, or `metrics_merge` of records); `fields` says which fields are
+whose. Import from the module.
 
 build_snapshots owns DERIVED_FIELDS (see macro.derivations for their definitions) and rewrites
 them on every run; every other metric is external (fear & greed, funding, S&P 500, ...) and only

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import ccxt
 from django.conf import settings
 
-from assets.importers import EPOCH, binance_kline_row
+from assets.importers import binance_kline_row
+from cryptopredict.timeframes import EPOCH
 
 from .http import SourceError, SourceUnavailable, backoff_seconds, retry_after_seconds, sleep
 

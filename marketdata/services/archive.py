@@ -18,10 +18,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
-from assets.importers import ImportFormatError, floor_time, next_time, parse_timestamp
+from assets.importers import ImportFormatError
 from assets.models import Asset, PriceData
-from assets.services import candles_import
-from macro.services import metrics_merge
+from assets.services.importing import candles_import
+from cryptopredict.timeframes import floor_time, next_time, parse_timestamp
+from macro.services.metrics_import import metrics_merge
 
 from ..clients.binance_archive import (
     ArchiveFileRefused,

@@ -12,9 +12,10 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from assets.importers import floor_time, parse_timestamp
-from assets.services import assets_upsert, candles_market_caps_set
-from macro.services import tracked_assets
+from assets.services.asset_import import assets_upsert
+from assets.services.writing import candles_market_caps_set
+from cryptopredict.timeframes import floor_time, parse_timestamp
+from macro.services.fields import tracked_assets
 
 from ..clients.coingecko import CoinGecko
 from ..clients.http import SourceError

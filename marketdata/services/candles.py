@@ -16,10 +16,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from assets.importers import floor_time, next_time
 from assets.models import Asset, PriceData
-from assets.services import candles_upsert
+from assets.services.writing import candles_upsert
 from cryptopredict.choices import Timeframe
+from cryptopredict.timeframes import floor_time, next_time
 
 from ..clients.exchange import ExchangeClient
 from ..clients.http import SourceError

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from macro.services import metrics_merge
+from macro.services.metrics_import import metrics_merge
 
 from ..clients.fear_greed import FearGreed
 from ..clients.fred import Fred

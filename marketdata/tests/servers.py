@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from assets.importers import EPOCH, floor_time, next_time
+from cryptopredict.timeframes import EPOCH, floor_time, next_time
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DROP = "drop"

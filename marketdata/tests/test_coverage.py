@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from assets.importers import floor_time
 from assets.tests.factories import AssetFactory, PriceDataFactory
+from cryptopredict.timeframes import floor_time
 from marketdata.services.states import coverage_refresh
 from users.tests.factories import AdminUserFactory
 

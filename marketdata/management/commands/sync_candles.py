@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from assets.importers import parse_timestamp
 from cryptopredict.choices import Timeframe
+from cryptopredict.timeframes import parse_timestamp
 from marketdata.clients.exchange import ExchangeClient
 from marketdata.clients.http import SourceError
 from marketdata.services.candles import SyncError, candles_sync, synced_assets
