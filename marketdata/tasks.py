@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 from assets.indicators import indicators_compute
 from assets.models import Asset
 
+from .clients.exchange import ExchangeClient
 from .services.candles import candles_sync, synced_assets
 from .services.states import coverage_refresh
 
@@ -50,9 +51,10 @@ def sync_candles(timeframe: str | None = None, exchange: str | None = None) -> l
     exchange = exchange or settings.SYNC_EXCHANGE
     started = timezone.now().isoformat()
     changed, lines = [], []
+    client = ExchangeClient(exchange)  # one client: the markets are loaded once for every series
     for tf in [timeframe] if timeframe else settings.SYNC_TIMEFRAMES:
         for asset in synced_assets(exchange=exchange):
-            result = candles_sync(asset=asset, timeframe=tf, exchange=exchange)
+            result = candles_sync(asset=asset, timeframe=tf, exchange=exchange, client=client)
             lines.append(result.summary())
             if result.changed:
                 changed.append([asset.pk, tf, result.first_changed.isoformat()])
@@ -134,17 +136,18 @@ def expire_signals(started: str) -> int:
 
 @shared_task(name="marketdata.evaluate_alerts", soft_time_limit=600, time_limit=900, **RETRY)
 def evaluate_alerts(started: str) -> int | None:
-    """The alerts step: call the alerts app's evaluation service on what changed since `started`,
-    when that app is installed (it is built separately); else nothing."""
+    """The alerts step, when the alerts app is installed: its rules on candles, indicators,
+    signals and regimes fire from the writing services' signals inside the steps above; what no
+    write announces - a series that stopped updating - is checked here (its stale_evaluate)."""
     if not apps.is_installed("alerts"):
         return None
     from importlib import import_module
 
-    evaluate = getattr(import_module("alerts.services"), "alerts_evaluate", None)
+    evaluate = getattr(import_module("alerts.services"), "stale_evaluate", None)
     if evaluate is None:
-        logger.warning("evaluate_alerts: alerts.services has no alerts_evaluate(); skipped")
+        logger.warning("evaluate_alerts: alerts.services has no stale_evaluate(); skipped")
         return None
-    return evaluate(since=parse_datetime(started))
+    return evaluate()
 
 
 @shared_task(name="marketdata.sync_assets", soft_time_limit=1500, time_limit=1800, **RETRY)

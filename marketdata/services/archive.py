@@ -32,6 +32,7 @@ from ..clients.binance_archive import (
     metrics_path,
 )
 from ..clients.http import SourceError, SourceNotFound
+from ..locks import series_lock
 from .states import state_failed, state_started, state_succeeded
 
 SOURCE = "binance_archive"
@@ -163,14 +164,19 @@ def archive_candles_download(
     client = client or BinanceArchive()
     report = ArchiveReport()
     today = timezone.now().date()
-    state = state_started(source=SOURCE, asset=asset, timeframe=timeframe)
-    download = _KlineDownload(client=client, asset=asset, symbol=symbol, timeframe=timeframe, report=report)
-    try:
-        for month in months(start, end or today):
-            download.month(month, today)
-    except SourceError as exc:
-        state_failed(state=state, error=str(exc))
-        raise
+    with series_lock(f"candles:{SOURCE}:{asset.pk}:{timeframe}") as held:
+        if not held:
+            raise SourceError(client.source, f"another download of {symbol} {timeframe} is running")
+        state = state_started(source=SOURCE, asset=asset, timeframe=timeframe)
+        download = _KlineDownload(
+            client=client, asset=asset, symbol=symbol, timeframe=timeframe, report=report
+        )
+        try:
+            for month in months(start, end or today):
+                download.month(month, today)
+        except SourceError as exc:
+            state_failed(state=state, error=str(exc))
+            raise
     _state_refresh(state, report)
     if report.refused:
         state_failed(state=state, error=report.refused[0].message)

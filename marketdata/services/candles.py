@@ -54,7 +54,7 @@ class SyncResult:
     rejected: int = 0
     refilled: int = 0  # candles found when a gap was requested again
     new_known_gaps: list[Gap] = field(default_factory=list)
-    first_changed: datetime | None = None  # the earliest candle inserted or updated
+    first_changed: datetime | None = None  # the earliest candle of the pages that changed something
     last_candle: datetime | None = None
     error: str | None = None
     locked: bool = False  # another run holds the series: nothing was done
@@ -134,11 +134,14 @@ class _SeriesSync:
             return
         changed: list[datetime] = []
         with transaction.atomic():
+            # Indicators are the chain's next step (compute_indicators, from the watermark the
+            # upsert leaves), not a refresh after every page.
             upsert = candles_upsert(
                 asset=self.asset,
                 timeframe=self.timeframe,
                 rows=rows,
                 on_batch=lambda batch: changed.extend(batch),
+                indicators=False,
             )
             first, last = rows[0]["candle_time"], rows[-1]["candle_time"]
             state = self.state
