@@ -229,7 +229,6 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL.startswith("memory://")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # `celery -A cryptopredict beat` runs these; history has a retention, like every growing table.
@@ -265,7 +264,7 @@ CELERY_BEAT_SCHEDULE = {
 # Queues: `ingest` (fetching market data), `ai` (model jobs), `default` (the rest of the chain), so
 # that ingest and model workers scale out separately. A prefix lets environments share a broker.
 CELERY_QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX", default="")
-CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default=f"{CELERY_QUEUE_PREFIX}default")
 CELERY_TASK_ROUTES = {
     "marketdata.sync_*": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
     "marketdata.daily_maintenance": {"queue": f"{CELERY_QUEUE_PREFIX}ingest"},
