@@ -5,12 +5,14 @@ the clean values (services.CLEAN_KEYS) followed by the row's position.
 """
 
 import queue
+import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import Asset, PriceData
 
@@ -106,7 +108,8 @@ def _merge_sql() -> str:
     after = ", ".join(MERGE_VALUES.values())
     return f"""
 WITH written AS (
-    INSERT INTO price_data AS p ({COPY_COLUMNS}) SELECT {COPY_COLUMNS} FROM candle_stage
+    INSERT INTO price_data AS p ({COPY_COLUMNS})
+    SELECT {COPY_COLUMNS} FROM candle_stage ORDER BY candle_time
     ON CONFLICT (asset_id, timeframe, candle_time)
     DO UPDATE SET {updates}, {RESET_ON_CHANGE}, updated_at = now()
     WHERE ({before}) IS DISTINCT FROM ({after})
@@ -135,6 +138,40 @@ def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
             for r in rows
         ]
     ).encode()
+
+
+# Writers lock candles in one order (by time: see sorted_batch and MERGE_SQL), so two of them
+# cannot wait on each other; what is left (a deadlock with another kind of writer, a serialization
+# failure) is retried a few times after a random pause, then raised.
+RETRY_ATTEMPTS = 5
+RETRY_PAUSE = 0.05  # seconds; doubled on each attempt, then jittered
+
+
+def sorted_batch(batch: dict) -> dict:
+    """Return the batch ordered by candle time, the order in which every writer locks rows."""
+    return dict(sorted(batch.items()))
+
+
+def transient(error: BaseException) -> bool:
+    """Return whether a database error is a deadlock or serialization failure (SQLSTATE 40xxx),
+    raised by psycopg directly or wrapped by Django."""
+    return any(
+        isinstance(cause, psycopg.Error) and (cause.sqlstate or "").startswith("40")
+        for cause in (error, error.__cause__)
+    )
+
+
+def write_retrying(write, **kwargs) -> tuple[int, int]:
+    """Run `write(**kwargs)` in a transaction (a savepoint inside one), again on a transient error."""
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return write(**kwargs)
+        except Exception as error:
+            if attempt == RETRY_ATTEMPTS or not transient(error):
+                raise
+        time.sleep(random.uniform(0, RETRY_PAUSE * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 def batch_write_postgres(

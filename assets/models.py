@@ -20,6 +20,7 @@ PRICE = {"max_digits": 38, "decimal_places": 18}
 
 
 class Asset(ActiveMixin, TimestampedModel):
+    api_slug_field = "symbol"  # the API takes an asset by id or symbol (cryptopredict.api.base)
     symbol = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=100)
     asset_type = models.CharField(max_length=20, choices=AssetType.choices)

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a preflight is answered before anything looks at authentication.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,7 +63,17 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cryptopredict.db_router.ReplicaRequestMiddleware",
+    "cryptopredict.api.middleware.RateLimitHeadersMiddleware",
 ]
+
+# Browser clients on other origins (e.g. a React app on http://localhost:3000) may call the API.
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else []
+)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=True)
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 ROOT_URLCONF = "cryptopredict.urls"
 WSGI_APPLICATION = "cryptopredict.wsgi.application"
@@ -169,7 +182,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["cryptopredict.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that an unauthenticated request gets 401 with `WWW-Authenticate: Bearer`.
         "users.authentication.BearerTokenAuthentication",
@@ -191,7 +204,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "cryptopredict.api.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "cryptopredict.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,

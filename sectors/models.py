@@ -19,6 +19,7 @@ UNIT = {"max_digits": 4, "decimal_places": 2}  # a confidence in [0, 1]
 
 
 class Sector(ActiveMixin, TimestampedModel):
+    api_slug_field = "slug"  # the API takes a sector by id or slug (cryptopredict.api.base)
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True, default="")

@@ -1,22 +1,21 @@
-"""Filters of the users, sessions and activities lists; token digests are never filterable."""
+"""Filters of the users, sessions and activities lists; the models' secret_fields (token digests,
+password hashes) are never filterable."""
 
 from cryptopredict.api.filters import BaseFilterSet, filter_fields
 
 from .models import User, UserActivity, UserSession
 
-SECRETS = ("password", "reset_password_token", "email_verification_token", "session_token", "refresh_token")
-
 
 class UserFilterSet(BaseFilterSet):
     class Meta:
         model = User
-        fields = filter_fields(User, exclude=SECRETS)
+        fields = filter_fields(User)
 
 
 class UserSessionFilterSet(BaseFilterSet):
     class Meta:
         model = UserSession
-        fields = filter_fields(UserSession, exclude=SECRETS)
+        fields = filter_fields(UserSession)
 
 
 class UserActivityFilterSet(BaseFilterSet):

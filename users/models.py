@@ -97,6 +97,8 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteMixin, TimestampedModel
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = []
+    # Never filtered, searched or sorted on through the API (cryptopredict.api.filters).
+    secret_fields = ("password", "reset_password_token", "email_verification_token")
 
     class Meta:
         db_table = "users"
@@ -142,6 +144,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteMixin, TimestampedModel
 
 class UserSession(TimestampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sessions")
+    secret_fields = ("session_token", "refresh_token", "rotated_refresh_tokens")
     # SHA-256 digests of the bearer tokens, which are handed out once at login.
     session_token = models.CharField(max_length=255, unique=True)
     refresh_token = models.CharField(max_length=255, null=True, blank=True, unique=True)

@@ -1,15 +1,18 @@
 """Request rate limits: per user by subscription plan, and per IP on the authentication endpoints.
 
 The rates live in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (settings); a throttled request gets 429
-with Retry-After. Counters are kept in the default cache.
+with Retry-After, and every answer carries X-RateLimit-* headers (cryptopredict/api/throttling.py).
+Counters are kept in the default cache.
 """
 
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
+from cryptopredict.api.throttling import RateLimitHeadersMixin
+
 from .choices import SubscriptionPlan
 
 
-class PlanRateThrottle(SimpleRateThrottle):
+class PlanRateThrottle(RateLimitHeadersMixin, SimpleRateThrottle):
     """Limit each authenticated user to the rate of their subscription plan (scope `plan_<plan>`)."""
 
     scope = "plan"
@@ -31,13 +34,13 @@ class PlanRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": "plan", "ident": request.user.pk}
 
 
-class AuthAnonRateThrottle(AnonRateThrottle):
+class AuthAnonRateThrottle(RateLimitHeadersMixin, AnonRateThrottle):
     """Limit anonymous calls to the authentication endpoints, per client IP."""
 
     scope = "auth_anon"
 
 
-class LoginRateThrottle(SimpleRateThrottle):
+class LoginRateThrottle(RateLimitHeadersMixin, SimpleRateThrottle):
     """Limit login attempts per client IP, whoever is asking."""
 
     scope = "login"

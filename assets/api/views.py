@@ -40,6 +40,7 @@ class AssetViewSet(BaseModelViewSet):
     filterset_class = AssetFilterSet
     search_fields = ("symbol", "name", "description")
     slug_field = "symbol"
+    lookup_url_kwarg = "symbol"  # /assets/{symbol}/: the id works there too
     lookup_value_regex = r"[^/]+"
     # Writing candles needs the permission to add candles, not to change the asset.
     action_models = {"candles": PriceData}
@@ -69,7 +70,7 @@ class AssetViewSet(BaseModelViewSet):
         "(400 only when every row is rejected).",
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
-    def candles(self, request, pk=None):
+    def candles(self, request, symbol=None):
         """Return the asset's candles, or upsert a list of them (writers only)."""
         asset = self.get_object()
         if request.method == "POST":

@@ -19,6 +19,8 @@ from ..candle_writes import (
     copy_prefix,
     copy_text,
     prefetched,
+    sorted_batch,
+    write_retrying,
 )
 from ..importers import ImportFormatError
 from ..indicators import indicators_mark_stale, indicators_refresh
@@ -106,7 +108,8 @@ def candles_upsert(
     at the end (assets.indicators.indicators_refresh). `indicators=False` is for bulk loads:
     the watermark keeps what compute_indicators has to do.
 
-    Good rows are stored even when others are rejected; each batch is one transaction. On
+    Good rows are stored even when others are rejected; each batch is one transaction, written in
+    candle-time order and retried on a deadlock or serialization failure. On
     PostgreSQL the rows are COPied into a staging table and merged with one INSERT ... ON CONFLICT
     per batch that rewrites only candles whose values differ; elsewhere (or with
     method="bulk_create") bulk_create(update_conflicts=True) writes the new and changed ones.
@@ -124,23 +127,26 @@ def candles_upsert(
 
     def prepared() -> Iterator[tuple[dict, bytes | None]]:
         for batch in _batches(clean, size=batch_size, rejected=result.rejected):
+            batch = sorted_batch(batch)  # one lock order for every writer: no deadlocks
             if on_batch is not None:
                 on_batch(batch)
             yield batch, copy_text(batch.values(), prefix) if copy else None
 
-    for batch, text in prefetched(prepared()) if read_ahead else prepared():
-        with transaction.atomic():
-            inserted, updated = write(
-                asset=asset, timeframe=timeframe, batch=batch, text=text, price_points=price_points
+    def write_batch(*, batch: dict, text: bytes | None) -> tuple[int, int]:
+        # One transaction (write_retrying's): the candles and the indicator watermark together.
+        inserted, updated = write(
+            asset=asset, timeframe=timeframe, batch=batch, text=text, price_points=price_points
+        )
+        if inserted or updated:
+            indicators_mark_stale(asset_id=asset.pk, timeframe=timeframe, start=min(batch), end=max(batch))
+            # Inside the batch's transaction: what listeners write commits with the candles.
+            candles_written.send(
+                sender=Asset, asset_id=asset.pk, timeframe=timeframe, first=min(batch), last=max(batch)
             )
-            if inserted or updated:
-                indicators_mark_stale(
-                    asset_id=asset.pk, timeframe=timeframe, start=min(batch), end=max(batch)
-                )
-                # Inside the batch's transaction: what listeners write commits with the candles.
-                candles_written.send(
-                    sender=Asset, asset_id=asset.pk, timeframe=timeframe, first=min(batch), last=max(batch)
-                )
+        return inserted, updated
+
+    for batch, text in prefetched(prepared()) if read_ahead else prepared():
+        inserted, updated = write_retrying(write_batch, batch=batch, text=text)
         result.inserted += inserted
         result.updated += updated
         result.unchanged += len(batch) - inserted - updated

@@ -48,7 +48,7 @@ class AssetAPITest(APIViewTestCases.APIViewTestCase):
         asset = AssetFactory(symbol="BTC")
         self.login("guest")
         for symbol in ("BTC", "btc"):
-            response = self.client.get(reverse("api:asset-detail", kwargs={"pk": symbol}))
+            response = self.client.get(reverse("api:asset-detail", kwargs={"symbol": symbol}))
             self.assert_status(response, 200, symbol)
             self.assertEqual(response.data["id"], asset.pk)
         self.assert_status(self.client.get("/api/v1/assets/NOPE/"), 404, "unknown symbol")
@@ -203,7 +203,7 @@ class CandlesAPITest(APITestCase):
             )
             for n in range(510)
         )
-        cls.url = reverse("api:asset-candles", kwargs={"pk": "BTC"})
+        cls.url = reverse("api:asset-candles", kwargs={"symbol": "BTC"})
 
     def get(self, **query):
         self.login("guest")

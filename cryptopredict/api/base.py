@@ -10,7 +10,10 @@
 The base class
 - joins every relation the serializer reads (select_related for FKs, prefetch_related for
   to-many), so a list costs the same number of queries for 1 row or 500;
-- lets `?ordering=` sort on the model's indexed fields unless `ordering_fields` is set;
+- lets `?ordering=` sort on the model's indexed fields unless `ordering_fields` is set, never on
+  the model's `secret_fields` (token digests, password hashes);
+- refuses a NUL character in the URL (404) or the query (400 naming the parameter): PostgreSQL
+  cannot compare text with one;
 - hides soft-deleted rows and soft-deletes instead of deleting (SoftDeleteMixin models);
 - fills added_by / last_modified_by (UserTrackingMixin models);
 - writes one UserActivity per create, update and delete, in the same transaction.
@@ -23,12 +26,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, router, transaction
 from django.db.models import NOT_PROVIDED
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from rest_framework import serializers, viewsets
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.pagination import CursorPagination
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 
+from cryptopredict.api.filters import secret_fields
 from cryptopredict.audit import activity_record
 from cryptopredict.constraints import explain, referenced_fields
 from cryptopredict.models import SoftDeleteMixin, UserTrackingMixin
@@ -64,16 +69,71 @@ def constraint_errors(model: type[models.Model], instance, attrs: dict) -> dict[
     return errors
 
 
+class IdOrSlugRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object by id (`12`) or by its model's `api_slug_field` (`"BTC"`, in any case).
+
+    Writes accept what reads show: an asset by id or symbol, a sector by id or slug.
+    Answers give the id.
+    """
+
+    default_error_messages = {"no_such_slug": "No {model} {value!r}."}
+
+    def __init__(self, *, slug_field: str, **kwargs):
+        self.slug_field = slug_field
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.isdecimal():
+            queryset = self.get_queryset()
+            found = list(queryset.filter(**{f"{self.slug_field}__iexact": data})[:2])
+            if len(found) != 1:
+                self.fail("no_such_slug", model=queryset.model._meta.verbose_name, value=data)
+            return found[0]
+        return super().to_internal_value(data)
+
+
+def _nullable_path(model: type[models.Model], source: str) -> bool:
+    """Return whether a dotted source (`asset.symbol`) crosses a relation that may be empty."""
+    current = model
+    for attr in source.split(".")[:-1]:
+        try:
+            field = current._meta.get_field(attr)
+        except FieldDoesNotExist:
+            return False
+        if not field.is_relation:
+            return False
+        if field.null:
+            return True
+        current = field.related_model
+    return False
+
+
 class BaseModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer that checks the model's CheckConstraints and names the fields at fault."""
+    """A ModelSerializer that checks the model's CheckConstraints and names the fields at fault.
+
+    Relations to a model with `api_slug_field` accept its id or its slug; a read-only dotted
+    field through an optional relation (`sector.slug`) is nullable, in the answers and the schema.
+    """
+
+    def build_relational_field(self, field_name, relation_info):
+        field_class, kwargs = super().build_relational_field(field_name, relation_info)
+        slug_field = getattr(relation_info.related_model, "api_slug_field", None)
+        if slug_field and field_class is serializers.PrimaryKeyRelatedField:
+            return IdOrSlugRelatedField, {**kwargs, "slug_field": slug_field}
+        return field_class, kwargs
 
     def get_fields(self):
         fields = super().get_fields()
+        model = self.Meta.model
         # A column with a database default (e.g. a time defaulting to now) may be left out.
-        for model_field in self.Meta.model._meta.concrete_fields:
+        for model_field in model._meta.concrete_fields:
             field = fields.get(model_field.name)
             if field is not None and model_field.db_default is not NOT_PROVIDED and not field.read_only:
                 field.required = False
+        for field in fields.values():
+            source = field.source or ""
+            if field.read_only and "." in source and _nullable_path(model, source):
+                field.allow_null = True
         return fields
 
     def _get_constraint_violation_error_message(self, constraint):
@@ -173,7 +233,7 @@ def indexed_fields(model: type[models.Model], *, relations: bool = True) -> list
             names.add(constraint.fields[0])
     if not relations:
         names -= {field.name for field in meta.concrete_fields if field.is_relation}
-    return sorted(names)
+    return sorted(names - secret_fields(model))
 
 
 class BaseViewSetMixin:
@@ -187,6 +247,13 @@ class BaseViewSetMixin:
         if cls.__dict__.get("queryset") is not None and "ordering_fields" not in cls.__dict__:
             cursor = issubclass(cls.pagination_class or object, CursorPagination)
             cls.ordering_fields = indexed_fields(cls.queryset.model, relations=not cursor)
+
+    def initial(self, request, *args, **kwargs):
+        for key, values in request.query_params.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                name = key.replace("\x00", "")
+                raise exceptions.ValidationError({name: ["Null characters are not allowed."]})
+        super().initial(request, *args, **kwargs)
 
     @classmethod
     @cache
@@ -208,6 +275,8 @@ class BaseViewSetMixin:
     def get_object(self):
         """Return the object named by its id, or by `slug_field` when the URL holds a non-number."""
         value = str(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if "\x00" in value:
+            raise Http404
         if value.isdecimal():
             lookup = {"pk": value}
         elif self.slug_field:

@@ -1,18 +1,41 @@
-"""Turn database and model errors that slip past validation into 400/409 answers, never a 500."""
+"""Every API error is one JSON shape, and errors that slip past validation are 400/409, never 500.
+
+The shape (documented as `Error` in the OpenAPI schema):
+
+    {"detail": "one line for people", "code": "machine_readable", ...}
+
+plus, on a 400 about the input, `field -> [messages]` for each field at fault (`non_field_errors`
+for the object as a whole; a nested object's errors nest the same way), and on a 409 what blocks
+(`constraint` and `fields`, or `blocked_by`).
+"""
 
 import re
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError, UniqueConstraint
-from rest_framework import status
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from cryptopredict.constraints import constraint_index, explain
+
+FIELD_ERRORS_DETAIL = "Invalid input: see the fields named."
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than {limit} bytes.")
+
 
 # SQLite names the constraint in its message; PostgreSQL's driver reports it in diag.
 SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
@@ -56,20 +79,47 @@ def integrity_error_response(exc: IntegrityError) -> Response:
 
 
 def protected_error_response(exc: ProtectedError | RestrictedError) -> Response:
-    """Return 409 naming what still refers to the object that was to be deleted."""
-    referrers = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
-    detail = f"Cannot delete: still referenced by {', '.join(referrers)}."
-    return Response({"detail": detail, "code": "protected"}, status=status.HTTP_409_CONFLICT)
+    """Return 409 naming the relations that still refer to the object that was to be deleted."""
+    # verbose_name_plural is a lazy string: str() it before sorting and joining.
+    blocked_by = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+    detail = f"Cannot delete: still referenced by {', '.join(blocked_by)}."
+    return Response(
+        {"detail": detail, "code": "protected", "blocked_by": blocked_by}, status=status.HTTP_409_CONFLICT
+    )
+
+
+def _first_code(codes) -> str:
+    """Return the code of an APIException from DRF's get_codes() ("throttled", "not_found", ...)."""
+    if isinstance(codes, dict):
+        codes = codes.get("code", codes.get("detail", "error"))
+    while isinstance(codes, list) and codes:
+        codes = codes[0]
+    return codes if isinstance(codes, str) else "error"
+
+
+def error_body(data, *, code: str = "invalid") -> dict:
+    """Return an error answer in the one shape: `detail` and `code`, then any field errors."""
+    if isinstance(data, list):
+        data = {api_settings.NON_FIELD_ERRORS_KEY: data}
+    elif not isinstance(data, dict):
+        data = {"detail": str(data)}
+    for key in ("detail", "code"):  # ValidationError({"detail": ...}) makes lists of them
+        if isinstance(data.get(key), list):
+            data = {**data, key: " ".join(str(item) for item in data[key])}
+    body = {"detail": data.get("detail", FIELD_ERRORS_DETAIL), "code": data.get("code", code)}
+    body.update((key, value) for key, value in data.items() if key not in body)
+    return body
 
 
 def exception_handler(exc, context):
-    """Handle DRF's exceptions as DRF does, plus integrity, protected and Django validation errors."""
+    """Handle DRF's exceptions as DRF does, plus integrity, protected and Django validation errors,
+    and answer every one of them in the one shape (see the module docstring)."""
     if isinstance(exc, DjangoValidationError):
         detail = as_serializer_error(exc)
         if NON_FIELD_ERRORS in detail:
-            detail["non_field_errors"] = detail.pop(NON_FIELD_ERRORS)
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
         set_rollback()
-        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+        return Response(error_body(detail), status=status.HTTP_400_BAD_REQUEST)
     # ProtectedError is an IntegrityError: test it first.
     if isinstance(exc, (ProtectedError, RestrictedError)):
         set_rollback()
@@ -77,4 +127,57 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         set_rollback()
         return integrity_error_response(exc)
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON is an error of the input as a whole, like any other bad input.
+        message = str(exc.detail)
+        exc = exceptions.ValidationError(
+            {"detail": message, "code": "parse_error", api_settings.NON_FIELD_ERRORS_KEY: [message]}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        if isinstance(exc, exceptions.ValidationError):
+            code = "invalid"
+        elif isinstance(exc, exceptions.APIException):
+            code = _first_code(exc.get_codes())
+        else:  # Django's Http404 and PermissionDenied
+            code = "not_found" if response.status_code == 404 else "permission_denied"
+        response.data = error_body(response.data, code=code)
+    return response
+
+
+def _json_error(status_code: int, detail: str, code: str):
+    return JsonResponse({"detail": detail, "code": code}, status=status_code)
+
+
+def _api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+# Django's own error views (handler400/403/404/500 in the root URLconf), JSON under /api/.
+
+
+def bad_request(request, exception):
+    """Answer a request Django refused before any view (e.g. a body over the size limit)."""
+    if not _api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _json_error(413, "The request body is too large.", "payload_too_large")
+    return _json_error(400, "Bad request.", "bad_request")
+
+
+def permission_denied(request, exception):
+    if not _api(request):
+        return defaults.permission_denied(request, exception)
+    return _json_error(403, "You do not have permission to perform this action.", "permission_denied")
+
+
+def page_not_found(request, exception):
+    if not _api(request):
+        return defaults.page_not_found(request, exception)
+    return _json_error(404, "Not found.", "not_found")
+
+
+def server_error(request):
+    if not _api(request):
+        return defaults.server_error(request)
+    return _json_error(500, "Server error: it is logged and will be looked at.", "server_error")

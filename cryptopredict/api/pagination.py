@@ -1,6 +1,11 @@
 """Page-number pagination for plain lists, cursor pagination (no COUNT) for time series."""
 
-from rest_framework.exceptions import ValidationError
+from datetime import UTC, datetime
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, models
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 DEFAULT_PAGE_SIZE = 50
@@ -34,3 +39,34 @@ class TimeSeriesPagination(PageSizeMixin, CursorPagination):
     """`?cursor=...&page_size=M`; never counts rows. Orders by the view's `ordering` (newest first)."""
 
     ordering = "-pk"
+    invalid_cursor_message = "Invalid cursor: use the `next` or `previous` link of an answer."
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = queryset.model  # decode_cursor checks the position against the ordering field
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """Return the request's cursor; one that was not made here is a 400 naming `cursor`."""
+        try:
+            cursor = super().decode_cursor(request)
+            if cursor is None or cursor.position is None:
+                return cursor
+            return cursor._replace(position=self._position(cursor.position))
+        except (NotFound, DjangoValidationError, ValueError, OverflowError, UnicodeError):
+            raise ValidationError({"cursor": [self.invalid_cursor_message]}) from None
+
+    def _position(self, position: str) -> str:
+        """Return the cursor's position as a value of the ordering column, or raise ValueError."""
+        name = self.ordering[0].lstrip("-")
+        try:
+            field = self.model._meta.get_field("id" if name == "pk" else name)
+        except FieldDoesNotExist:
+            return position
+        value = field.to_python(position)
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        if isinstance(field, (models.IntegerField, models.AutoField)):
+            low, high = connection.ops.integer_field_range(field.get_internal_type())
+            if not low <= value <= high:
+                raise ValueError(position)
+        return position

@@ -176,7 +176,7 @@ def test_filter_fields_give_ranges_on_numbers_and_times_only():
 
 
 def test_api_urls_are_namespaced():
-    assert reverse("api:asset-candles", kwargs={"pk": "BTC"}) == "/api/v1/assets/BTC/candles/"
+    assert reverse("api:asset-candles", kwargs={"symbol": "BTC"}) == "/api/v1/assets/BTC/candles/"
     assert reverse("api:sectorrotationflow-list") == "/api/v1/rotation-flows/"
 
 

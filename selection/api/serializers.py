@@ -58,6 +58,15 @@ class WatchlistAssetSerializer(BaseModelSerializer):
         read_only_fields = ("added_by", "last_modified_by", "created_at", "updated_at")
 
 
+class WatchlistDetailSerializer(WatchlistSerializer):
+    """A watchlist with its items (the detail answer; lists stay one row per watchlist)."""
+
+    items = WatchlistAssetSerializer(many=True, read_only=True)
+
+    class Meta(WatchlistSerializer.Meta):
+        pass
+
+
 class PortfolioSerializer(OwnedListSerializer):
     current_value = serializers.DecimalField(**MONEY_OUT)
     unrealized_pnl = serializers.DecimalField(**MONEY_OUT)

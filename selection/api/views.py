@@ -34,6 +34,19 @@ class WatchlistViewSet(OwnedMixin, BaseModelViewSet):
     filterset_class = filtersets.WatchlistFilterSet
     search_fields = ("name", "description")
 
+    def get_serializer_class(self):
+        return (
+            serializers.WatchlistDetailSerializer
+            if self.action == "retrieve"
+            else super().get_serializer_class()
+        )
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("items__asset")
+        return queryset
+
 
 class WatchlistAssetViewSet(OwnedMixin, BaseModelViewSet):
     queryset = WatchlistAsset.objects.all()
