@@ -149,7 +149,7 @@ class APITestCase(TestCase):
         return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
     def detail_url(self, obj) -> str:
-        return reverse(f"api:{self.basename}-detail", kwargs={"pk": obj.pk})
+        return reverse(f"api:{self.basename}-detail", args=[obj.pk])
 
     def create_object(self, owner=None, **kwargs):
         """Return a new saved object; owned models put `owner` in `owner_field`."""
@@ -194,7 +194,7 @@ class APIViewTestCases:
 
         def test_get_object_not_found(self):
             self.login("admin")
-            response = self.client.get(reverse(f"api:{self.basename}-detail", kwargs={"pk": 10**9}))
+            response = self.client.get(reverse(f"api:{self.basename}-detail", args=[10**9]))
             self.assert_status(response, 404, "retrieve of a missing id")
 
         def test_get_object_permissions(self):
