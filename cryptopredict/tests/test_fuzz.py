@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given
-from hypothesis.errors import Unsatisfiable
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.openapi import from_wsgi
