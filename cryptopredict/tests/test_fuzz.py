@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from assets.tests.factories import AssetFactory, PriceDataFactory
 from sectors.tests.factories import SectorFactory
-from users.services import session_create
+from users.services.auth import session_create
 from users.tests.factories import AdminUserFactory
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
