@@ -186,9 +186,24 @@ def open_source(path: Path | str, fmt: str = "auto") -> Source:
             head = text.read(1 << 16)
         except (UnicodeDecodeError, OSError, zipfile.BadZipFile, EOFError) as exc:
             raise ImportFormatError(f"not a text, zip, gzip or feather file ({exc})") from None
-        if head.lstrip()[:1] in ("[", "{"):
+        start = head.lstrip()[:1]
+        if start == "[":  # a list of candles: parsed element by element, never whole
             try:
-                document = _json_load(path, head + text.read())
+                source = _json_source(JSONArray(text, head), gz=magic.startswith(b"\x1f\x8b"))
+            except Exception:
+                for closer in closers:
+                    closer.close()
+                raise
+            source.closers = closers
+        elif start == "{":  # a CoinGecko market_chart object: read whole, so its size is capped
+            try:
+                rest = text.read(JSON_OBJECT_LIMIT - len(head) + 1)
+                if len(head) + len(rest) > JSON_OBJECT_LIMIT:
+                    raise ImportFormatError(
+                        f"a JSON object is read whole, and this one is over {JSON_OBJECT_LIMIT >> 20} MB: "
+                        "split it, or use a list of candles"
+                    )
+                document = _json_load(path, head + rest)
             finally:
                 for closer in closers:
                     closer.close()
@@ -211,6 +226,101 @@ def open_source(path: Path | str, fmt: str = "auto") -> Source:
     return source
 
 
+# Bounds that keep an import's memory flat whatever the file holds (see the tests' RSS check).
+LINE_LIMIT = 1 << 16  # characters in one CSV line or one JSON list element; candles need < 500
+JSON_OBJECT_LIMIT = 16 << 20  # characters of a JSON object, which is parsed whole
+OVERLONG = f"(a line longer than {LINE_LIMIT} characters, not read)"
+
+
+def capped_lines(text: io.TextIOBase, limit: int = LINE_LIMIT) -> Iterator[str]:
+    """Yield the lines of `text`; a line longer than `limit` is skipped, reading it in pieces, and
+    stands as one cell saying so (rejected with its line number like any bad row)."""
+    readline = text.readline
+    while line := readline(limit):
+        if len(line) == limit and not line.endswith(("\n", "\r")):
+            while (rest := readline(limit)) and len(rest) == limit and not rest.endswith(("\n", "\r")):
+                pass
+            yield f'"{OVERLONG}"\n'
+        else:
+            yield line
+
+
+class JSONArray:
+    """The elements of a top-level JSON array, parsed one at a time as the text is read.
+
+    `first` is the first element (None for an empty array); iterating yields them all. Invalid
+    JSON raises ImportFormatError where it is met.
+    """
+
+    CHUNK = 1 << 16
+
+    def __init__(self, text: io.TextIOBase, head: str):
+        self._text = text
+        self._decoder = json.JSONDecoder(parse_float=Decimal)
+        self._items = self._parse(head)
+        self.first = next(self._items, None)
+
+    def __iter__(self) -> Iterator:
+        if self.first is not None:
+            yield self.first
+            yield from self._items
+
+    def __bool__(self) -> bool:
+        return self.first is not None
+
+    def _parse(self, buffer: str) -> Iterator:
+        pos, ended = 0, False
+
+        def more() -> bool:
+            nonlocal buffer, pos, ended
+            chunk = "" if ended else self._text.read(self.CHUNK)
+            ended = ended or not chunk
+            buffer, pos = buffer[pos:] + chunk, 0
+            return bool(chunk)
+
+        def skip_space() -> None:
+            nonlocal pos
+            while True:
+                while pos < len(buffer) and buffer[pos] in " \t\r\n":
+                    pos += 1
+                if pos < len(buffer) or not more():
+                    return
+
+        skip_space()
+        if buffer[pos : pos + 1] != "[":
+            raise ImportFormatError("invalid JSON: expected a list")
+        pos += 1
+        skip_space()
+        if buffer[pos : pos + 1] == "]":
+            return
+        number = 0
+        while True:
+            number += 1
+            while True:
+                try:
+                    value, end = self._decoder.raw_decode(buffer, pos)
+                    if end < len(buffer) or ended:  # not a prefix of a longer value
+                        break
+                except json.JSONDecodeError as exc:
+                    if ended:
+                        raise ImportFormatError(f"invalid JSON in element {number} ({exc.msg})") from None
+                if len(buffer) - pos > LINE_LIMIT:
+                    raise ImportFormatError(
+                        f"element {number} of the JSON list is over {LINE_LIMIT} characters"
+                    )
+                more()
+            pos = end
+            yield value
+            skip_space()
+            separator = buffer[pos : pos + 1]
+            pos += 1
+            if separator == "]":
+                return
+            if separator != ",":
+                raise ImportFormatError(f"invalid JSON after element {number}: expected ',' or ']'")
+            skip_space()
+
+
 def _json_load(path: Path, text: str):
     try:
         return json.loads(text, parse_float=Decimal)
@@ -222,7 +332,7 @@ def _csv_source(text: io.TextIOBase, head: str, lines: Callable[[], int] | None)
     """Return the rows of a CSV text: Binance klines, a CoinGecko export or a CSV with a header."""
     first_line = head.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(capped_lines(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -308,12 +418,12 @@ def _json_source(document, *, gz: bool) -> Source:
         if "prices" not in document:
             raise ImportFormatError("a JSON object must be a CoinGecko market_chart (with 'prices')")
         return Source("coingecko_chart", _chart_rows(document), points=True, count=len(document["prices"]))
-    if not isinstance(document, list):
+    if not isinstance(document, (list, JSONArray)):
         raise ImportFormatError("a JSON file must hold a list of candles or a CoinGecko market_chart")
     if not document:
         raise ImportFormatError("the JSON list is empty: no candles to import")
-    first = document[0]
-    total = len(document)
+    first = document.first if isinstance(document, JSONArray) else document[0]
+    total = None if isinstance(document, JSONArray) else len(document)
     if isinstance(first, dict):
         missing = [key for key in REQUIRED if key not in _header_map(list(first))]
         if missing:

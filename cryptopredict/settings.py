@@ -189,7 +189,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["users.throttling.PlanRateThrottle"],
-    # Requests per minute: per user by subscription plan; per client IP on the auth endpoints.
+    # Requests per minute: per user by subscription plan; per client IP on the auth endpoints;
+    # logins (API and admin alike) per client IP and per account.
     "DEFAULT_THROTTLE_RATES": {
         "plan_free": env("THROTTLE_RATE_FREE", default="60/min"),
         "plan_basic": env("THROTTLE_RATE_BASIC", default="300/min"),
@@ -197,6 +198,7 @@ REST_FRAMEWORK = {
         "plan_enterprise": env("THROTTLE_RATE_ENTERPRISE", default="6000/min"),
         "auth_anon": env("THROTTLE_RATE_AUTH_ANON", default="20/min"),
         "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
+        "login_account": env("THROTTLE_RATE_LOGIN_ACCOUNT", default="10/min"),
     },
     # Client IP for throttling: REMOTE_ADDR unless behind that many proxies adding X-Forwarded-For.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),

@@ -34,7 +34,10 @@ def parse_timestamp(value) -> tuple[datetime, str]:
     """Return `value` (epoch s/ms/µs/ns, ISO 8601 text or datetime) as an aware UTC datetime and its unit."""
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC), "datetime"
+        try:
+            return aware.astimezone(UTC), "datetime"
+        except OverflowError:  # e.g. 0001-01-01T00:00+14:00 is in year 0 in UTC
+            raise ValueError(f"{value.isoformat()} is outside the times that can be stored") from None
     if isinstance(value, bool) or value is None:
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, int):
@@ -59,9 +62,10 @@ def parse_timestamp(value) -> tuple[datetime, str]:
         if text.endswith(" UTC"):
             text = text[:-4]
         try:
-            return parse_timestamp(datetime.fromisoformat(text))[0], "iso"
+            moment = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"not a time: {value!r}") from None
+        return parse_timestamp(moment)[0], "iso"
     raise ValueError(f"not a time: {value!r}")
 
 

@@ -1,10 +1,45 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 
 from cryptopredict.admin import BaseAdmin, EstimatedCountPaginator, ReadOnlyAdmin, SoftDeletedFilter
 
 from .models import User, UserActivity, UserSession
+from .services import auth as auth_services
+from .services.audit import activity_record
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's login under the API's login policy (users.services.auth.user_authenticate):
+    throttled per IP and per account, the same lockout, every attempt in UserActivity."""
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = auth_services.user_authenticate(
+                    email=email, password=password, request=self.request, channel="admin", staff=True
+                )
+            except auth_services.TooManyAttempts as error:
+                wait = f" in {int(error.wait) + 1} seconds" if error.wait else " later"
+                raise ValidationError(
+                    f"Too many login attempts; try again{wait}.", code="throttled"
+                ) from None
+            except auth_services.InvalidCredentials:
+                raise self.get_invalid_login_error() from None
+            activity_record(
+                user=self.user_cache,
+                activity_type="auth",
+                action="login",
+                details={"channel": "admin"},
+                request=self.request,
+            )
+        return self.cleaned_data
+
+
+admin.site.login_form = AdminLoginForm
 
 
 class UserCreationForm(BaseUserCreationForm):

@@ -5,6 +5,8 @@ with Retry-After, and every answer carries X-RateLimit-* headers (cryptopredict/
 Counters are kept in the default cache.
 """
 
+import hashlib
+
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 from cryptopredict.api.throttling import RateLimitHeadersMixin
@@ -41,9 +43,23 @@ class AuthAnonRateThrottle(RateLimitHeadersMixin, AnonRateThrottle):
 
 
 class LoginRateThrottle(RateLimitHeadersMixin, SimpleRateThrottle):
-    """Limit login attempts per client IP, whoever is asking."""
+    """Limit login attempts per client IP, whoever is asking (the API's and the admin's)."""
 
     scope = "login"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginAccountRateThrottle(RateLimitHeadersMixin, SimpleRateThrottle):
+    """Limit login attempts per account (the email tried), from wherever they come."""
+
+    scope = "login_account"
+
+    def __init__(self, *, email: str):
+        super().__init__()
+        self.email = email
+
+    def get_cache_key(self, request, view):
+        digest = hashlib.sha256(self.email.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}

@@ -15,7 +15,7 @@ from cryptopredict.timeframes import next_time
 
 from ..importers import ImportFormatError, read_candles
 from ..models import Asset, PriceData
-from .results import Progress, Rejection
+from .results import Progress, Rejection, RejectLog
 from .writing import BATCH_SIZE, candles_upsert
 
 
@@ -36,17 +36,18 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    gaps: list[Gap] = field(default_factory=list)
+    rejected: RejectLog = field(default_factory=RejectLog)  # counted; the first ones kept
+    gaps: list[Gap] = field(default_factory=list)  # the first GAPS_KEPT
+    gap_count: int = 0
+    missing: int = 0  # candles missing in all the gaps
     first_time: datetime | None = None
     last_time: datetime | None = None
     dry_run: bool = False
     price_points: bool = False  # one price a period (CoinGecko): no traded range, so no ATR
     indicators: int | None = None  # candles whose indicators changed; None when not computed
 
-    @property
-    def missing(self) -> int:
-        return sum(gap.missing for gap in self.gaps)
+
+GAPS_KEPT = 1000
 
 
 class _GapTracker:
@@ -73,13 +74,20 @@ class _GapTracker:
     def _gap(self, last: datetime, moment: datetime) -> None:
         start = next_time(last, self.report.timeframe)
         if self.step:
-            missing = (moment - start) // self.step
-            self.report.gaps.append(Gap(start, moment - self.step, missing))
+            self._add(Gap(start, moment - self.step, (moment - start) // self.step))
             return
         count, end = 0, start
         while next_time(end, self.report.timeframe) < moment:
             end, count = next_time(end, self.report.timeframe), count + 1
-        self.report.gaps.append(Gap(start, end, count + 1))
+        self._add(Gap(start, end, count + 1))
+
+    def _add(self, gap: Gap) -> None:
+        # Counted all, kept the first: a file missing every other candle must not fill memory.
+        report = self.report
+        report.gap_count += 1
+        report.missing += gap.missing
+        if len(report.gaps) < GAPS_KEPT:
+            report.gaps.append(gap)
 
 
 @contextmanager
@@ -109,6 +117,7 @@ def candles_import(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     indicators: bool = True,
+    rejects: Path | str | None = None,
 ) -> ImportReport:
     """Import a candle file for `asset`: detect its format, check the timeframe, upsert the good
     rows, reject the bad ones with their line, report the gaps. A dry run rolls everything back.
@@ -116,6 +125,9 @@ def candles_import(
     Price points (a CoinGecko export or market_chart) are stored as such. The indicators of the
     written candles and of the later ones are computed after the write unless `indicators` is
     False (a bulk load: compute_indicators does it later, from the series' watermark).
+
+    Rejections are counted and written to `rejects` (CSV of line, reason) as they come, in the
+    order met; the report keeps the first ones. Memory stays flat for any file.
 
     Raises ImportFormatError (and its TimeframeMismatch) when the file cannot be read as candles.
     """
@@ -130,6 +142,7 @@ def candles_import(
         candles.unit,
         dry_run=dry_run,
         price_points=candles.source.points,
+        rejected=RejectLog(rejects),
     )
     if progress is not None and candles.total:
         progress.total = candles.total
@@ -150,6 +163,7 @@ def candles_import(
                 read_ahead=True,
                 price_points=report.price_points,
                 indicators=indicators and not dry_run,
+                rejected=report.rejected,
             )
             if dry_run:
                 raise _DryRun
@@ -157,12 +171,12 @@ def candles_import(
         pass
     finally:
         candles.close()
+        report.rejected.close()
     report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
     if indicators and not dry_run:
         report.indicators = result.indicators
     if not dry_run:
         statistics_gather(PriceData, rows=result.inserted + result.updated)
     # Every row read was rejected (bad or repeated) or written, updated or left unchanged once.
-    report.rows_read = result.inserted + result.updated + result.unchanged + len(result.rejected)
-    report.rejected = sorted(result.rejected, key=lambda r: r.index_or_line)
+    report.rows_read = result.inserted + result.updated + result.unchanged + len(report.rejected)
     return report

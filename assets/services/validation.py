@@ -157,8 +157,8 @@ def _candle_slow(row: Mapping, timeframe: str | None) -> tuple[dict | None, dict
     moment = row.get("candle_time")
     try:
         clean["candle_time"] = moment if _is_utc(moment) else parse_timestamp(moment)[0]
-    except ValueError:
-        errors["candle_time"] = [f"not a time: {moment!r}" if moment is not None else "required"]
+    except ValueError as error:
+        errors["candle_time"] = [str(error) if moment is not None else "required"]
     else:
         if timeframe and not _aligned(clean["candle_time"], timeframe):
             errors["candle_time"] = [f"{clean['candle_time'].isoformat()} is not aligned to {timeframe}"]

@@ -97,6 +97,7 @@ def candles_upsert(
     read_ahead: bool = False,
     price_points: bool = False,
     indicators: bool = True,
+    rejected=None,
 ) -> UpsertResult:
     """Validate and upsert candles of one asset and timeframe; return what was inserted, updated,
     left unchanged and rejected (with each row's `line`, else `index`, else position).
@@ -108,6 +109,8 @@ def candles_upsert(
     at the end (assets.indicators.indicators_refresh). `indicators=False` is for bulk loads:
     the watermark keeps what compute_indicators has to do.
 
+    Rejections go to `rejected` (anything with `append`, e.g. a RejectLog), else to a list.
+
     Good rows are stored even when others are rejected; each batch is one transaction, written in
     candle-time order and retried on a deadlock or serialization failure. On
     PostgreSQL the rows are COPied into a staging table and merged with one INSERT ... ON CONFLICT
@@ -118,7 +121,7 @@ def candles_upsert(
     one; only for `rows` that do not touch the database (a file, not a queryset).
     """
     _check_timeframe(timeframe)
-    result = UpsertResult()
+    result = UpsertResult() if rejected is None else UpsertResult(rejected=rejected)
     clean = _clean_rows(rows, timeframe=timeframe, rejected=result.rejected)
     copy = method == "copy" or (method == "auto" and connection.vendor == "postgresql")
     write = batch_write_postgres if copy else batch_write_orm

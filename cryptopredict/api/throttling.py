@@ -22,8 +22,9 @@ class RateLimitHeadersMixin:
         if history is not None and getattr(self, "num_requests", None):
             remaining = max(0, self.num_requests - len(self.history))
             reset = self.duration - (self.now - self.history[-1]) if self.history else self.duration
-            current = getattr(request._request, RATE_LIMIT_ATTRIBUTE, None)
+            request = getattr(request, "_request", request)  # a DRF request, or Django's (the admin)
+            current = getattr(request, RATE_LIMIT_ATTRIBUTE, None)
             if current is None or remaining < current[1]:
                 limit = (self.num_requests, remaining, max(0, math.ceil(reset)))
-                setattr(request._request, RATE_LIMIT_ATTRIBUTE, limit)
+                setattr(request, RATE_LIMIT_ATTRIBUTE, limit)
         return allowed

@@ -312,3 +312,35 @@ def test_every_error_answer_has_detail_and_code(admin_client):
         body = response.json()
         assert isinstance(body["detail"], str) and isinstance(body["code"], str), body
     assert "symbol" in answers[2].json()
+
+
+EDGE_CANDLES = [
+    {"candle_time": time, "open": "1", "high": "2", "low": "0.5", "close": "1.5", "volume": "1"}
+    for time in ("0001-01-01T00:00:00+14:00", "2024-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00")
+]
+
+
+def test_edge_times_in_the_candle_post_are_rejected_rows(admin_client):
+    AssetFactory(symbol="BTC")
+    response = admin_client.post("/api/v1/assets/BTC/candles/?timeframe=1d", EDGE_CANDLES, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["inserted"] == 1
+    assert [row["index"] for row in body["rejected"]] == [0, 2]
+    assert all("outside the times" in row["errors"]["candle_time"][0] for row in body["rejected"])
+
+
+def test_edge_times_in_an_import_are_rejected_lines_and_the_good_rows_kept(tmp_path):
+    from assets.services.importing import candles_import
+
+    path = tmp_path / "edge.csv"
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [
+        f"{c['candle_time']},{c['open']},{c['high']},{c['low']},{c['close']},{c['volume']}"
+        for c in EDGE_CANDLES
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    report = candles_import(path=path, asset=AssetFactory(symbol="EDGE"), timeframe="1d")
+    assert report.inserted == 1
+    assert sorted(r.index_or_line for r in report.rejected) == [2, 4]
+    assert all("outside the times" in r.reason() for r in report.rejected)

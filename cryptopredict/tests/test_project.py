@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x7!prod-like-secret-key-with-enough-length-and-variety-0123456789",
     "ALLOWED_HOSTS": "cryptopredict.example.com",
+    "MAIL_OPTIONS": '{"host": "smtp.example.com", "port": 587, "use_tls": true}',
 }
 
 
@@ -37,6 +38,15 @@ def test_migrations_are_committed():
 def test_check_deploy_passes_with_production_settings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={**os.environ, **PRODUCTION_ENV})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_reports_a_missing_mail_host():
+    env = {**os.environ, **PRODUCTION_ENV}
+    del env["MAIL_OPTIONS"]
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "cryptopredict.W001" in result.stderr + result.stdout
+    assert "no mail host is set" in result.stderr + result.stdout
 
 
 def test_secret_key_is_required_when_debug_is_off():

@@ -128,6 +128,13 @@ class TokenSerializer(serializers.Serializer):
     user = ProfileSerializer(source="session.user")
 
 
+class MessageSerializer(serializers.Serializer):
+    """An answer that is a message: `detail` for people, `code` for programs."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
 class EmailSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=255)
 

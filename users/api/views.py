@@ -19,11 +19,12 @@ from cryptopredict.choices import UserRole
 from users.filtersets import UserActivityFilterSet, UserFilterSet, UserSessionFilterSet
 from users.models import User, UserActivity, UserSession
 from users.services import auth as services
-from users.throttling import AuthAnonRateThrottle, LoginRateThrottle, PlanRateThrottle
+from users.throttling import AuthAnonRateThrottle, PlanRateThrottle
 
 from .serializers import (
     EmailSerializer,
     LoginSerializer,
+    MessageSerializer,
     PasswordResetConfirmSerializer,
     ProfileSerializer,
     RefreshSerializer,
@@ -36,6 +37,7 @@ from .serializers import (
 )
 
 ACCEPTED = {"detail": "If the request is valid, an email is on its way.", "code": "accepted"}
+REGISTERED = {"detail": "Check your mailbox: an email tells you how to go on.", "code": "accepted"}
 
 
 class NotGuest(BasePermission):
@@ -66,8 +68,8 @@ class PublicAuthView(APIView):
 
 def _refused(error: services.AuthError):
     """Return the API exception for a refusal of the authentication services."""
-    if isinstance(error, services.AccountLocked):
-        return exceptions.PermissionDenied({"detail": str(error), "code": "account_locked"})
+    if isinstance(error, services.TooManyAttempts):
+        return exceptions.Throttled(wait=error.wait)
     if isinstance(error, services.InvalidCredentials):
         return exceptions.AuthenticationFailed({"detail": str(error), "code": "invalid_credentials"})
     return exceptions.ValidationError({"token": [str(error)]})
@@ -80,10 +82,11 @@ def _tokens_response(tokens: services.IssuedTokens, request) -> Response:
 class RegisterView(PublicAuthView):
     serializer_class = RegisterSerializer
 
-    @extend_schema(request=RegisterSerializer, responses={201: ProfileSerializer})
+    @extend_schema(request=RegisterSerializer, responses={202: MessageSerializer})
     def post(self, request):
+        """Register; the answer is the same whether or not the email is taken (the mail tells)."""
         data = self.validated(request)
-        user = services.user_register(
+        services.user_register(
             email=data["email"],
             password=data["password"],
             referral_code=data.get("referral_code") or None,
@@ -91,12 +94,12 @@ class RegisterView(PublicAuthView):
             last_name=data.get("last_name") or None,
             request=request,
         )
-        return Response(ProfileSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(REGISTERED, status=status.HTTP_202_ACCEPTED)
 
 
 class LoginView(PublicAuthView):
     serializer_class = LoginSerializer
-    throttle_classes = [LoginRateThrottle, AuthAnonRateThrottle]
+    # Logins are also throttled per IP and per account by the login policy (services.user_authenticate).
 
     @extend_schema(request=LoginSerializer, responses={200: TokenSerializer})
     def post(self, request):
@@ -124,7 +127,7 @@ class RefreshView(PublicAuthView):
 class PasswordResetView(PublicAuthView):
     serializer_class = EmailSerializer
 
-    @extend_schema(request=EmailSerializer, responses={202: None})
+    @extend_schema(request=EmailSerializer, responses={202: MessageSerializer})
     def post(self, request):
         data = self.validated(request)
         services.password_reset_request(email=data["email"], request=request)

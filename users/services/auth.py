@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -33,13 +32,16 @@ class AuthError(Exception):
 
 
 class InvalidCredentials(AuthError):
-    """Unknown email, wrong password, inactive or deleted user: one answer for all (no enumeration)."""
+    """Unknown email, wrong password, locked, inactive or deleted user: one answer for all (no
+    enumeration)."""
 
 
-class AccountLocked(AuthError):
-    def __init__(self, until):
-        super().__init__(f"The account is locked until {until:%Y-%m-%d %H:%M} UTC.")
-        self.until = until
+class TooManyAttempts(AuthError):
+    """Too many logins from one client IP or for one account: wait `wait` seconds."""
+
+    def __init__(self, wait: float | None):
+        super().__init__("Too many login attempts; try again later.")
+        self.wait = wait
 
 
 class InvalidToken(AuthError):
@@ -70,12 +72,22 @@ def _counter_plus_one(field: str):
     return Coalesce(F(field), 0) + 1
 
 
-def _mail_send(*, user: User, subject: str, body: str) -> None:
-    try:
-        send_mail(subject, body, None, [user.email], using="default")
-    except OSError:  # smtplib's errors included
-        # The account change is kept; the user can ask again. Operators see the failure in the log.
-        logger.exception("Could not mail %r to user %s", subject, user.pk)
+def _mail_send(*, to: str, subject: str, body: str) -> None:
+    """Queue a mail once the current transaction commits (users.tasks.mail_send retries it).
+
+    Neither the mail server nor the broker can fail the request: the account change is kept,
+    and operators see a failure in the log.
+    """
+
+    def queue() -> None:
+        from users.tasks import mail_send
+
+        try:
+            mail_send.delay(to=to, subject=subject, body=body)
+        except Exception:  # e.g. the broker is down
+            logger.exception("Could not queue the mail %r", subject)
+
+    transaction.on_commit(queue)
 
 
 def session_create(*, user: User, request=None) -> IssuedTokens:
@@ -99,7 +111,8 @@ def session_create(*, user: User, request=None) -> IssuedTokens:
     )
 
 
-def _login_failure_record(*, user: User, request=None) -> None:
+def _login_failure_record(*, user: User, channel: str, request=None) -> None:
+    """Count a failed login towards the lockout; mail the owner when it starts."""
     now = timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
@@ -107,6 +120,7 @@ def _login_failure_record(*, user: User, request=None) -> None:
             # A lockout that has run out starts a fresh count.
             user.failed_login_attempts, user.lockout_expires = 0, None
         user.failed_login_attempts = (user.failed_login_attempts or 0) + 1
+        locks = user.failed_login_attempts == LOCKOUT_THRESHOLD
         if user.failed_login_attempts >= LOCKOUT_THRESHOLD:
             user.lockout_expires = now + LOCKOUT_DURATION
         user.save(update_fields=["failed_login_attempts", "lockout_expires"])
@@ -115,44 +129,93 @@ def _login_failure_record(*, user: User, request=None) -> None:
             activity_type="auth",
             action="login_failed",
             details={
+                "channel": channel,
                 "failed_login_attempts": user.failed_login_attempts,
                 "locked": user.lockout_expires is not None,
             },
             request=request,
         )
+        if locks:
+            # The login answer does not tell a locked account from a wrong password: the owner
+            # learns it here.
+            minutes = int(LOCKOUT_DURATION.total_seconds() // 60)
+            _mail_send(
+                to=user.email,
+                subject="Your CryptoPredict account is locked for a while",
+                body=f"After {LOCKOUT_THRESHOLD} failed logins, logins to your account are refused for "
+                f"{minutes} minutes, even with the right password. If that was not you, reset your "
+                "password.\n",
+            )
+
+
+def _login_throttle(*, email: str, request) -> None:
+    """Count this attempt against its client IP and its account; raise TooManyAttempts past either
+    rate (REST_FRAMEWORK's `login` and `login_account` rates)."""
+    from users.throttling import LoginAccountRateThrottle, LoginRateThrottle
+
+    if request is None:
+        return
+    for throttle in (LoginRateThrottle(), LoginAccountRateThrottle(email=email)):
+        if not throttle.allow_request(request, None):
+            raise TooManyAttempts(throttle.wait())
+
+
+def user_authenticate(*, email: str, password: str, request=None, channel: str, staff: bool = False) -> User:
+    """Check a login, the one policy of every door (the API's `auth/login/` and `/admin/login/`).
+
+    Throttled per client IP and per account; a locked account is refused exactly like a wrong
+    password (same error, and the password hasher runs all the same); each failure counts
+    towards the lockout; every success and failure is recorded in UserActivity with `channel`.
+    `staff` refuses users who may not use the admin, like a wrong password too.
+
+    Raise TooManyAttempts or InvalidCredentials; return the user, whose login is recorded.
+    """
+    email = (email or "").strip().lower()
+    _login_throttle(email=email, request=request)
+    user = User.objects.filter(email=email).first()
+    locked = user is not None and user.lockout_expires is not None and user.lockout_expires > timezone.now()
+    # authenticate() runs the hasher for unknown emails too, so timing does not tell them apart.
+    authenticated = authenticate(request, email=email, password=password)
+    if locked or authenticated is None or (staff and not authenticated.is_staff):
+        if locked or (authenticated is not None and staff):
+            reason = "locked" if locked else "not_staff"
+            activity_record(
+                user=user,
+                activity_type="auth",
+                action="login_failed",
+                details={"channel": channel, "reason": reason, "locked": locked},
+                request=request,
+            )
+        elif user is not None:
+            _login_failure_record(user=user, channel=channel, request=request)
+        raise InvalidCredentials("Unable to log in with the provided credentials.")
+    user = authenticated
+    User.objects.filter(pk=user.pk).update(
+        failed_login_attempts=0,
+        lockout_expires=None,
+        login_count=_counter_plus_one("login_count"),
+        last_login=timezone.now(),
+    )
+    user.refresh_from_db()
+    return user
 
 
 def user_login(*, email: str, password: str, request=None) -> IssuedTokens:
-    """Check the credentials, open a session and return its tokens.
+    """Check the credentials (user_authenticate), open a session and return its tokens.
 
-    Raise AccountLocked while a lockout runs (even for the right password) and InvalidCredentials
-    for an unknown email, a wrong password or a user who may not log in.
+    Raise TooManyAttempts or InvalidCredentials (a locked account included).
     """
-    email = (email or "").strip().lower()
-    user = User.objects.filter(email=email).first()
-    if user is not None and user.lockout_expires is not None and user.lockout_expires > timezone.now():
-        activity_record(
-            user=user, activity_type="auth", action="login_failed", details={"locked": True}, request=request
-        )
-        raise AccountLocked(user.lockout_expires)
-    # authenticate() runs the hasher for unknown emails too, so timing does not tell them apart.
-    authenticated = authenticate(request, email=email, password=password)
-    if authenticated is None:
-        if user is not None:
-            _login_failure_record(user=user, request=request)
-        raise InvalidCredentials("Unable to log in with the provided credentials.")
-    user = authenticated
+    # Outside the transaction: a refusal raises, and the failures it counted must stay counted.
+    user = user_authenticate(email=email, password=password, request=request, channel="api")
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(
-            failed_login_attempts=0,
-            lockout_expires=None,
-            login_count=_counter_plus_one("login_count"),
-            last_login=timezone.now(),
-        )
-        user.refresh_from_db()
         tokens = session_create(user=user, request=request)
         activity_record(
-            user=user, activity_type="auth", action="login", session=tokens.session, request=request
+            user=user,
+            activity_type="auth",
+            action="login",
+            session=tokens.session,
+            details={"channel": "api"},
+            request=request,
         )
     return tokens
 
@@ -255,7 +318,7 @@ def email_verification_send(*, user: User) -> str:
     user.email_verification_expires = timezone.now() + EMAIL_VERIFICATION_LIFETIME
     user.save(update_fields=["email_verification_token", "email_verification_expires", "updated_at"])
     _mail_send(
-        user=user,
+        to=user.email,
         subject="Confirm your CryptoPredict email address",
         body=f"Your email verification token (valid {EMAIL_VERIFICATION_LIFETIME.days} days):\n\n{token}\n",
     )
@@ -270,11 +333,14 @@ def user_register(
     first_name: str | None = None,
     last_name: str | None = None,
     request=None,
-) -> User:
-    """Create a public user on the free plan, link the referrer if any and mail a verification token."""
+) -> User | None:
+    """Create a public user on the free plan, link the referrer if any and mail a verification token.
+
+    An email that is taken gets a mail saying so instead, and None is returned: the caller answers
+    both alike, so registration does not tell who has an account (the owner learns it by mail).
+    The input is checked the same way either way.
+    """
     email = User.objects.normalize_email((email or "").strip()).lower()
-    if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": "A user with this email address already exists."})
     referrer = None
     if referral_code:
         referrer = User.objects.alive().filter(referral_code=referral_code).first()
@@ -285,13 +351,26 @@ def user_register(
         password_validation.validate_password(password, user)
     except ValidationError as error:
         raise ValidationError({"password": error.messages}) from error
-    user.set_password(password)
+    user.set_password(password)  # hashed either way: the same work for a taken email
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        activity_record(
+            user=existing, activity_type="auth", action="register_existing", entity=existing, request=request
+        )
+        _mail_send(
+            to=email,
+            subject="Someone tried to register with your email address",
+            body="Somebody tried to create a CryptoPredict account with this email address, which "
+            "already has one. If it was you, log in, or reset your password if you forgot it. "
+            "Otherwise there is nothing to do.\n",
+        )
+        return None
     with transaction.atomic():
         user.save()
         if referrer is not None:
             User.objects.filter(pk=referrer.pk).update(referral_count=_counter_plus_one("referral_count"))
         activity_record(user=user, activity_type="auth", action="register", entity=user, request=request)
-    email_verification_send(user=user)
+        email_verification_send(user=user)
     return user
 
 
@@ -322,7 +401,7 @@ def password_reset_request(*, email: str, request=None) -> None:
     user.save(update_fields=["reset_password_token", "reset_password_expires", "updated_at"])
     activity_record(user=user, activity_type="auth", action="password_reset_requested", request=request)
     _mail_send(
-        user=user,
+        to=user.email,
         subject="Reset your CryptoPredict password",
         body=f"Your password reset token (valid one hour, single use):\n\n{token}\n",
     )

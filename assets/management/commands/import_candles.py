@@ -14,7 +14,6 @@ from cryptopredict.management.common import (
     REJECTED,
     existing_file,
     rejections_show,
-    rejections_write,
     writable_file,
 )
 from cryptopredict.progress import progress_bar
@@ -69,19 +68,17 @@ class Command(BaseCommand):
                     ) from None
                 asset.save()
                 self.stdout.write(f"created asset {symbol}")
-            report = self._import(path, asset_get(symbol), options)
+            report = self._import(path, asset_get(symbol), options, rejects)
             if options["dry_run"]:
                 transaction.set_rollback(True)
         if report.rows_read == 0:
             raise CommandError(f"{path.name}: no candles in the file", returncode=REJECTED)
         self._summary(report)
-        if rejects:
-            rejections_write(report.rejected, rejects)
         if report.rejected:
             rejections_show(self, report.rejected)
             raise CommandError(f"{len(report.rejected)} rows rejected", returncode=REJECTED)
 
-    def _import(self, path, asset, options):
+    def _import(self, path, asset, options, rejects):
         try:
             with progress_bar(desc=f"{asset.symbol} {path.name}") as bar:
                 report = candles_import(
@@ -92,6 +89,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     progress=None if bar.disable else bar,
                     indicators=not options["no_indicators"],
+                    rejects=rejects,  # written as the rows come, not held in memory
                 )
         except ImportFormatError as exc:
             raise CommandError(f"{path.name}: {exc}", returncode=REJECTED) from None
@@ -115,8 +113,8 @@ class Command(BaseCommand):
         if report.indicators is not None:
             self.stdout.write(f"indicators changed on {report.indicators} candles")
         if report.gaps:
-            self.stdout.write(f"{len(report.gaps)} gaps, {report.missing} candles missing:")
+            self.stdout.write(f"{report.gap_count} gaps, {report.missing} candles missing:")
             for gap in report.gaps[:SHOWN_GAPS]:
                 self.stdout.write(f"  {gap.start:%Y-%m-%d %H:%M} .. {gap.end:%Y-%m-%d %H:%M} ({gap.missing})")
-            if len(report.gaps) > SHOWN_GAPS:
-                self.stdout.write(f"  ... and {len(report.gaps) - SHOWN_GAPS} more")
+            if report.gap_count > SHOWN_GAPS:
+                self.stdout.write(f"  ... and {report.gap_count - SHOWN_GAPS} more")

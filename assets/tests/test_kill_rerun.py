@@ -1,0 +1,103 @@
+"""kill -9 in the middle of an import or an archive run, then run it again: nothing lost, nothing twice."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from assets.models import Asset, PriceData, PriceDataArchive
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROWS = 120_000  # minutes: three import batches, twelve archive batches
+START = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _env() -> dict:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "ENV_FILE": "/dev/null", "DEBUG": "true"}
+
+
+def _manage(*args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _kill_when(process: subprocess.Popen, started, timeout: float = 120) -> bool:
+    """SIGKILL `process` as soon as `started()` holds; return False when it finished first."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if started():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.02)
+    process.wait()
+    return False
+
+
+def _candle_file(path) -> None:
+    with path.open("w") as handle:
+        handle.write("timestamp,open,high,low,close,volume\n")
+        for n in range(ROWS):
+            moment = (START + timedelta(minutes=n)).isoformat()
+            handle.write(f"{moment},{100 + n % 7},{110 + n % 7},{90 + n % 7},{105 + n % 7},{n}\n")
+
+
+def test_an_import_killed_midway_is_finished_by_a_rerun(tmp_path):
+    path = tmp_path / "minutes.csv"
+    _candle_file(path)
+    Asset.objects.create(symbol="KILL", name="Kill", asset_type="crypto")
+    first = _manage("import_candles", str(path), "--symbol", "KILL", "--timeframe", "1m")
+    killed = _kill_when(first, lambda: PriceData.objects.filter(asset__symbol="KILL").exists())
+    stored = PriceData.objects.filter(asset__symbol="KILL").count()
+    if killed:
+        assert stored % 50_000 == 0 and stored < ROWS  # whole batches only: never half a batch
+    rerun = _manage("import_candles", str(path), "--symbol", "KILL", "--timeframe", "1m")
+    assert rerun.wait(timeout=300) == 0, rerun.stderr.read().decode()[-2000:]
+    rows = PriceData.objects.filter(asset__symbol="KILL")
+    assert rows.count() == ROWS
+    last = rows.get(candle_time=START + timedelta(minutes=ROWS - 1))
+    assert (last.close_price, last.volume) == (105 + (ROWS - 1) % 7, ROWS - 1)
+
+
+def test_an_archive_run_killed_midway_is_finished_by_a_rerun():
+    asset = Asset.objects.create(symbol="ARCH", name="Arch", asset_type="crypto")
+    old = START - timedelta(days=2000)
+    PriceData.objects.bulk_create(
+        PriceData(
+            asset=asset,
+            timeframe="1m",
+            candle_time=old + timedelta(minutes=n),
+            open_price=1,
+            high_price=2,
+            low_price=1,
+            close_price=2,
+            volume=n,
+        )
+        for n in range(ROWS // 4)
+    )
+    args = ("archive_price_data", "--older-than", "365d", "--batch-size", "2000")
+    killed = _kill_when(_manage(*args), lambda: PriceDataArchive.objects.exists())
+    moved = PriceDataArchive.objects.count()
+    # Every candle is in exactly one table, and whole batches moved.
+    assert moved + PriceData.objects.count() == ROWS // 4
+    if killed:
+        assert moved % 2000 == 0
+    rerun = _manage(*args)
+    assert rerun.wait(timeout=300) == 0, rerun.stderr.read().decode()[-2000:]
+    assert PriceData.objects.count() == 0
+    assert PriceDataArchive.objects.count() == ROWS // 4
+    assert sorted(PriceDataArchive.objects.values_list("volume", flat=True))[-1] == ROWS // 4 - 1
