@@ -26,7 +26,7 @@ from sectors.tests.factories import SectorFactory
 from users.services.auth import session_create
 from users.tests.factories import AdminUserFactory
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
