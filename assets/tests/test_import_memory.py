@@ -14,8 +14,8 @@ from assets.models import PriceData
 
 PEAK_LIMIT_MB = 300  # for any input
 GROWTH_LIMIT_MB = 40  # above the peak of importing a one-row file
-BAD_ROWS = 100_000  # once held in memory: about 1.3 kB each, 130 MB
-LONG_LINE_MB = 100  # once read whole, several times over
+BAD_ROWS = 50_000  # once held in memory: about 1.3 kB each, 65 MB
+LONG_LINE_MB = 50  # once read whole, several times over
 _baseline: list[int] = []
 
 
