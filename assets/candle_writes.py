@@ -161,7 +161,7 @@ def transient(error: BaseException) -> bool:
     )
 
 
-def write_retrying(write, **kwargs) -> tuple[int, int]:
+def write_retrying(write, **kwargs):
     """Run `write(**kwargs)` in a transaction (a savepoint inside one), again on a transient error."""
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:

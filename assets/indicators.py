@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 
+from .candle_writes import write_retrying
 from .models import Asset, IndicatorState, PriceData
 from .signals import indicators_written
 
@@ -276,8 +277,10 @@ def _range_compute(candles, *, start, until, ppy: float, progress: Progress | No
                     start = None
                     break
         updates = [(c.id, values) for c, values in zip(chunk, rows, strict=True) if values != c.stored]
+        updates.sort(key=lambda update: update[0])  # rows locked in id order by every writer
         for first in range(0, len(updates), WRITE_BATCH):
-            _write(updates[first : first + WRITE_BATCH])
+            # Candle writers lock by time, this by id: a deadlock left between them is retried.
+            write_retrying(_write, batch=updates[first : first + WRITE_BATCH])
         written += len(updates)
         if progress is not None:
             progress.update(len(chunk))
@@ -298,6 +301,12 @@ def _write(batch: list[tuple[int, dict]]) -> None:
     rows = ", ".join(["(%s, %s::jsonb)"] * len(batch))
     params = [item for pk, values in batch for item in (pk, json.dumps(values))]
     with connection.cursor() as cursor:
+        # Lock the rows in id order first: an UPDATE ... FROM locks in its join's order, and two
+        # refreshes of one series would deadlock (the caller's transaction holds the locks).
+        cursor.execute(
+            f"SELECT id FROM {PriceData._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [[pk for pk, _ in batch]],
+        )
         cursor.execute(
             f"UPDATE {PriceData._meta.db_table} AS candle SET technical_indicators = new.indicators "
             f"FROM (VALUES {rows}) AS new(id, indicators) WHERE candle.id = new.id",

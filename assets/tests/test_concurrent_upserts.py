@@ -2,6 +2,7 @@
 
 import random
 import threading
+import traceback
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -77,7 +78,7 @@ def test_twenty_writers_of_shuffled_overlapping_batches_all_succeed():
             response = client.post(f"/api/v1/assets/{asset.pk}/candles/?timeframe=1h", body, format="json")
             answers[writer] = (response.status_code, response.json())
         except Exception as error:  # a 500 raises in the test client
-            answers[writer] = (500, {"error": repr(error)})
+            answers[writer] = (500, {"error": repr(error), "where": traceback.format_exc()[-3000:]})
         finally:
             connection.close()
 
