@@ -15,7 +15,7 @@ from cryptopredict.timeframes import next_time
 
 from ..importers import ImportFormatError, read_candles
 from ..models import Asset, PriceData
-from .results import Progress, Rejection, RejectLog
+from .results import Progress, RejectLog
 from .writing import BATCH_SIZE, candles_upsert
 
 
