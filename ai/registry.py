@@ -3,6 +3,8 @@
 An architecture is a class with a `model_type` (ai.choices.ModelType), a `trainable` flag and two
 methods, `fit(*, model, window) -> artifact` and `predict(*, model, job, scope) -> rows written`.
 Each domain app registers its own in `AppConfig.ready()`, so `ai` never imports a domain's code.
+An architecture that works on what users own names it in `owned_targets` (job parameter -> model
+with a `user` and `alive()`): a public user may request its predictions for one target of its own.
 """
 
 from collections.abc import Callable

@@ -56,6 +56,7 @@ class AssetSelection:
     target_variable = "asset_score"
     features = ["trend", "momentum", "relative_strength", "risk"]
     default_configuration = {}
+    owned_targets = {"watchlist": Watchlist, "portfolio": Portfolio}
 
     def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
         """Raise ValidationError unless watchlist / portfolio name live rows."""

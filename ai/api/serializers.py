@@ -5,7 +5,6 @@ from rest_framework import serializers
 from assets.models import Asset
 from cryptopredict.api.base import BaseModelSerializer
 from cryptopredict.choices import Timeframe
-from sectors.models import Sector
 
 from ..models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from ..registry import architecture_names
@@ -127,6 +126,6 @@ class PredictionJobRequestSerializer(JobRequestSerializer):
     watchlist or portfolio."""
 
     asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.all(), required=False, allow_null=True)
-    sector = serializers.PrimaryKeyRelatedField(
-        queryset=Sector.objects.all(), required=False, allow_null=True
+    sector = serializers.PrimaryKeyRelatedField(  # the job's sector: ai names no app above it
+        queryset=ModelPredictionJob.sector.field.related_model.objects.all(), required=False, allow_null=True
     )

@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
 from cryptopredict.api.permissions import can_write
 from cryptopredict.choices import UserRole
-from selection.models import Portfolio, Watchlist
 
 from .. import services
 from ..filtersets import (
@@ -22,6 +21,7 @@ from ..filtersets import (
     ModelTrainingJobFilterSet,
 )
 from ..models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
+from ..registry import architecture_get
 from .serializers import (
     AIModelSerializer,
     ModelEvaluationSerializer,
@@ -30,10 +30,6 @@ from .serializers import (
     PredictionJobRequestSerializer,
     TrainingJobRequestSerializer,
 )
-
-# What a public user may request predictions for, when it owns it.
-OWNED_TARGETS = {"watchlist": Watchlist, "portfolio": Portfolio}
-
 
 # What ai.services.model_register takes; the other writable fields are set after it.
 REGISTER_FIELDS = (
@@ -187,15 +183,19 @@ class ModelPredictionJobViewSet(JobViewSet):
 
     @staticmethod
     def check_owned_target(user, data: dict) -> None:
-        """Let a non-writer through only for one watchlist or portfolio of its own (404 otherwise)."""
+        """Let a non-writer through only for one target of its own that the model's architecture
+        runs on (its `owned_targets`, e.g. a watchlist or portfolio; 404 for another's)."""
+        targets = getattr(architecture_get(data["model"].architecture), "owned_targets", {})
         parameters = data.get("parameters") or {}
-        targets = [key for key in OWNED_TARGETS if key in parameters]
-        if len(targets) != 1 or data.get("asset") or data.get("sector"):
-            raise PermissionDenied("Request predictions for one watchlist or portfolio of yours.")
-        key = targets[0]
+        keys = [key for key in targets if key in parameters]
+        if len(keys) != 1 or data.get("asset") or data.get("sector"):
+            if not targets:
+                raise PermissionDenied("This model does not run on anything you own.")
+            raise PermissionDenied(f"Request predictions for one {' or '.join(targets)} of yours.")
+        key = keys[0]
         try:
             target_id = int(parameters[key])
         except (TypeError, ValueError):
             raise NotFound(f"No such {key}.") from None
-        if not OWNED_TARGETS[key].objects.alive().filter(pk=target_id, user=user).exists():
+        if not targets[key].objects.alive().filter(pk=target_id, user=user).exists():
             raise NotFound(f"No such {key}.")

@@ -16,6 +16,7 @@ from ai.tests.factories import (
 from assets.tests.factories import AssetFactory
 from cryptopredict.choices import JobStatus
 from cryptopredict.testing.api import APITestCase, APIViewTestCases
+from selection.models import Portfolio, Watchlist
 from selection.tests.factories import PortfolioFactory, WatchlistFactory
 from users.models import UserActivity
 
@@ -36,6 +37,12 @@ class TrainableForTests:
 @register("api_test_rules")
 class RulesForTests(TrainableForTests):
     trainable = False
+
+
+@register("api_test_selection")
+class SelectionForTests(RulesForTests):
+    model_type = "asset"
+    owned_targets = {"watchlist": Watchlist, "portfolio": Portfolio}
 
 
 MODEL = {"architecture": "api_test_trainable", "model_type": "macro"}
@@ -190,6 +197,7 @@ class JobLifecycleAPITest(APITestCase):
         super().setUpTestData()
         cls.trainable = AIModelFactory(**MODEL)
         cls.rules = AIModelFactory(architecture="api_test_rules", model_type="macro")
+        cls.selection = AIModelFactory(architecture="api_test_selection", model_type="asset")
 
     def test_writer_queues_a_training_job(self):
         self.login("admin")
@@ -293,18 +301,27 @@ class JobLifecycleAPITest(APITestCase):
         self.login("owner")
         for parameters in ({"watchlist": watchlist.pk}, {"portfolio": portfolio.pk}):
             response = self.client.post(
-                url, {"model": self.rules.pk, "parameters": parameters}, format="json"
+                url, {"model": self.selection.pk, "parameters": parameters}, format="json"
             )
             self.assert_status(response, 201, str(parameters))
             self.assertEqual(response.data["requested_by"], owner.pk)
         self.login("other")
-        response = self.client.post(url, {"model": self.rules.pk, "parameters": {"watchlist": watchlist.pk}})
+        response = self.client.post(
+            url, {"model": self.selection.pk, "parameters": {"watchlist": watchlist.pk}}, format="json"
+        )
         self.assert_status(response, 404, "someone else's watchlist")
-        response = self.client.post(url, {"model": self.rules.pk, "asset": AssetFactory().pk})
+        own = WatchlistFactory(user=other)
+        response = self.client.post(
+            url, {"model": self.rules.pk, "parameters": {"watchlist": own.pk}}, format="json"
+        )
+        self.assert_status(response, 403, "a model that does not run on watchlists")
+        response = self.client.post(url, {"model": self.selection.pk, "asset": AssetFactory().pk})
         self.assert_status(response, 403, "a public user predicting an asset")
         self.login("guest")
         guest_list = WatchlistFactory(user=self.users["guest"])
-        response = self.client.post(url, {"model": self.rules.pk, "parameters": {"watchlist": guest_list.pk}})
+        response = self.client.post(
+            url, {"model": self.selection.pk, "parameters": {"watchlist": guest_list.pk}}, format="json"
+        )
         self.assert_status(response, 403, "guest")
         self.login("anonymous")
         self.assert_status(self.client.post(url, {"model": self.rules.pk}), 401, "anonymous")

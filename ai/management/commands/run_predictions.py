@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ai import services
+from ai.models import ModelPredictionJob
 from assets.models import Asset
 from cryptopredict.management.common import REJECTED, json_object, rejected_as_errors
-from sectors.models import Sector
 
 from ._common import model_get
 
@@ -35,7 +35,8 @@ class Command(BaseCommand):
             if asset is None:
                 raise CommandError(f"unknown asset {options['asset']!r}", returncode=REJECTED)
         if options["sector"]:
-            sector = Sector.objects.filter(slug=options["sector"]).first()
+            sectors = ModelPredictionJob.sector.field.related_model.objects  # ai names no app above it
+            sector = sectors.filter(slug=options["sector"]).first()
             if sector is None:
                 raise CommandError(f"unknown sector {options['sector']!r}", returncode=REJECTED)
         with rejected_as_errors():
