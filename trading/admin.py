@@ -6,6 +6,7 @@ from cryptopredict.filters import AutocompleteFilter
 
 from .choices import TradeStatus
 from .models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
+from .services import signal_risk_reward
 
 
 @admin.register(AITradingSignal)
@@ -40,6 +41,15 @@ class AITradingSignalAdmin(AIOutputAdmin):
     autocomplete_fields = ("asset", "ai_model")
     raw_id_fields = ("prediction_job", "regime_analysis", "sector_analysis")
     readonly_fields = ("risk_reward_ratio",)
+
+    def save_model(self, request, obj, form, change):
+        obj.risk_reward_ratio = signal_risk_reward(
+            signal_type=obj.signal_type,
+            entry_price=obj.entry_price,
+            target_price=obj.target_price,
+            stop_loss=obj.stop_loss,
+        )
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(TradeAction)

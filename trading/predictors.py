@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils import timezone
 
 from ai.choices import ModelType
 from ai.data import jsonable
@@ -34,6 +33,7 @@ from sectors.models import AISectorAnalysis, SectorMapping
 
 from .choices import SignalStatus, SignalType
 from .models import AITradingSignal
+from .services import signal_risk_reward, signals_expire
 from .signals import signals_created
 
 DEFAULT_CONFIGURATION = {
@@ -48,14 +48,6 @@ DEFAULT_CONFIGURATION = {
     "slippage_bp": 5,
     "thresholds": {"min_sharpe_edge": 0.0, "max_drawdown": 0.8},
 }
-
-
-def signals_expire(*, now=None) -> int:
-    """Mark active signals whose expiry has passed as expired; return how many."""
-    now = now or timezone.now()
-    return AITradingSignal.objects.filter(status=SignalStatus.ACTIVE, expires_at__lte=now).update(
-        status=SignalStatus.EXPIRED, updated_at=now
-    )
 
 
 def regime_score(probabilities: dict) -> float:
@@ -309,9 +301,6 @@ class SignalConfluence:
         )
         if kind != SignalType.HOLD and not ordered:
             kind = SignalType.HOLD  # levels that rounding made equal cannot carry a trade
-        risk_reward = None
-        if kind != SignalType.HOLD and entry != stop:
-            risk_reward = abs(target - entry) / abs(entry - stop)
         present = [
             row[f"{n}_score"] for n in ("regime", "momentum", "sector") if np.isfinite(row[f"{n}_score"])
         ]
@@ -332,7 +321,9 @@ class SignalConfluence:
             entry_price=entry,
             target_price=target if kind != SignalType.HOLD else None,
             stop_loss=stop if kind != SignalType.HOLD else None,
-            risk_reward_ratio=None if risk_reward is None else risk_reward.quantize(Decimal("0.0001")),
+            risk_reward_ratio=signal_risk_reward(
+                signal_type=kind, entry_price=entry, target_price=target, stop_loss=stop
+            ),
             time_horizon_hours=int(horizon.total_seconds() // 3600) or 1,
             status=SignalStatus.ACTIVE,
             generated_at=generated,

@@ -21,7 +21,7 @@ from selection.models import Portfolio, PortfolioAsset
 from selection.services import MONEY_STEP, portfolio_totals_refresh
 from users.models import User
 
-from .choices import ActionType, SignalStatus, TradeStatus
+from .choices import ActionType, SignalStatus, SignalType, TradeStatus
 from .models import AITradingSignal, TradeAction
 
 PRICE_STEP = Decimal("1e-18")  # the 18 decimal places of the price columns
@@ -263,8 +263,14 @@ def _sell_apply(*, portfolio: Portfolio, holding: PortfolioAsset, trade: TradeAc
 def signal_risk_reward(
     *, signal_type: str, entry_price: Decimal | None, target_price: Decimal | None, stop_loss: Decimal | None
 ) -> Decimal | None:
-    """Return reward / risk of a buy or sell signal (4 decimals), or None for a hold or missing prices."""
-    if None in (entry_price, target_price, stop_loss) or entry_price == stop_loss:
+    """Return reward / risk of a buy or sell signal (4 decimals), or None for a hold or missing prices.
+
+    The one computation of AITradingSignal.risk_reward_ratio: the API, the admin and the signal
+    model all store what this returns.
+    """
+    if signal_type == SignalType.HOLD or None in (entry_price, target_price, stop_loss):
+        return None
+    if entry_price == stop_loss:
         return None
     ratio = abs(target_price - entry_price) / abs(entry_price - stop_loss)
     return ratio.quantize(Decimal("0.0001"))

@@ -5,6 +5,7 @@
 - importing: `candles_import` - a candle file
 - resampling: `candles_resample`
 - archiving: `candles_archive`
+- assets: `asset_create` - one asset
 - asset_import: `assets_import` - a CoinGecko /coins/markets file; `assets_upsert` - its elements
 - deletion: `asset_deletion_start`, `asset_deletion_run` - an asset and its candles, in batches
 - results: `Progress`, `Rejection`, `UpsertResult`

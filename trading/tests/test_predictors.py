@@ -20,8 +20,8 @@ from trading.predictors import (
     momentum_frame,
     signal_frame,
     signal_positions,
-    signals_expire,
 )
+from trading.services import signals_expire
 from trading.tests.factories import AITradingSignalFactory
 
 pytestmark = pytest.mark.django_db

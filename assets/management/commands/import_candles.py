@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from assets.choices import AssetType
 from assets.importers import FORMATS, ImportFormatError
 from assets.models import Asset
+from assets.services.assets import asset_create
 from assets.services.importing import candles_import
 from cryptopredict.choices import Timeframe
 from cryptopredict.management.common import (
@@ -56,9 +56,8 @@ class Command(BaseCommand):
         # batch by batch (so no enclosing transaction).
         with transaction.atomic() if options["dry_run"] else nullcontext():
             if options["create_asset"] and not Asset.objects.filter(symbol=symbol).exists():
-                asset = Asset(symbol=symbol, name=symbol, asset_type=AssetType.CRYPTO)
                 try:
-                    asset.full_clean()
+                    asset_create(symbol=symbol)
                 except ValidationError as exc:
                     problems = "; ".join(
                         f"{name}: {' '.join(msgs)}" for name, msgs in exc.message_dict.items()
@@ -66,7 +65,6 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"cannot create asset {symbol!r}: {problems}", returncode=BAD_ARGUMENTS
                     ) from None
-                asset.save()
                 self.stdout.write(f"created asset {symbol}")
             report = self._import(path, asset_get(symbol), options, rejects)
             if options["dry_run"]:
