@@ -2,7 +2,11 @@
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.core.exceptions import ValidationError
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from cryptopredict.numbers import field_fit
 
 from .models import Portfolio
 from .selectors import holdings_valued
@@ -22,4 +26,31 @@ def portfolio_totals_refresh(*, portfolio: Portfolio) -> Portfolio:
     portfolio.total_value = Decimal(totals["value"] or 0).quantize(MONEY_STEP)
     portfolio.total_cost_basis = Decimal(totals["cost"] or 0).quantize(MONEY_STEP)
     portfolio.save(update_fields=["total_value", "total_cost_basis", "updated_at"])
+    return portfolio
+
+
+def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal) -> Portfolio:
+    """Deposit (amount > 0) or withdraw (amount < 0) cash; return the portfolio with its new balance.
+
+    The one write of cash_balance besides the trades (trading.services). Refused, naming `amount`:
+    a portfolio that does not track cash, a zero or unrounded amount, a withdrawal beyond the
+    balance and a balance its column cannot hold. The balance changes in one conditional UPDATE,
+    so two racing withdrawals cannot both spend the same cash.
+    """
+    if not portfolio.track_cash:
+        raise ValidationError({"amount": "This portfolio does not track cash (set track_cash first)."})
+    if amount == 0 or amount != amount.quantize(MONEY_STEP):
+        raise ValidationError({"amount": f"Must be a non-zero amount with at most 8 decimals, not {amount}."})
+    field = Portfolio._meta.get_field("cash_balance")
+    if field_fit(portfolio.cash_balance + amount, field)[1]:
+        raise ValidationError({"amount": f"A balance of {portfolio.cash_balance + amount} does not fit."})
+    moved = Portfolio.objects.filter(pk=portfolio.pk, cash_balance__gte=-amount).update(
+        cash_balance=F("cash_balance") + amount, updated_at=timezone.now()
+    )
+    if not moved:
+        portfolio.refresh_from_db(fields=["cash_balance"])
+        raise ValidationError(
+            {"amount": f"Cannot withdraw {-amount}: the balance is {portfolio.cash_balance}."}
+        )
+    portfolio.refresh_from_db(fields=["cash_balance", "updated_at"])
     return portfolio

@@ -78,6 +78,18 @@ class PortfolioSerializer(OwnedListSerializer):
         read_only_fields = ("user", "total_value", "total_cost_basis", "created_at", "updated_at")
         validators = []
 
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # an opening balance; then trades and POST .../cash/ move it
+            fields["cash_balance"].read_only = True
+        return fields
+
+
+class CashMoveSerializer(serializers.Serializer):
+    """`POST portfolios/{id}/cash/`: a deposit (positive) or a withdrawal (negative)."""
+
+    amount = serializers.DecimalField(max_digits=30, decimal_places=8)
+
 
 class PortfolioAssetSerializer(BaseModelSerializer):
     """A holding: changed by trades only, except its target allocation."""

@@ -1,8 +1,13 @@
 """Watchlists, portfolios, holdings and their AI analyses: owners' endpoints (see access.py)."""
 
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
 from cryptopredict.api.ownership import OwnedMixin
-from selection import filtersets
+from selection import filtersets, services
 from selection.models import (
     AIPortfolioAnalysis,
     AIWatchlistAnalysis,
@@ -64,6 +69,20 @@ class PortfolioViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
 
     def get_queryset(self):
         return portfolios_valued(super().get_queryset())
+
+    @extend_schema(request=serializers.CashMoveSerializer, responses={200: serializers.PortfolioSerializer})
+    @action(detail=True, methods=["post"])
+    def cash(self, request, pk=None):
+        """Deposit (positive amount) or withdraw (negative) cash; 400 naming `amount` when refused."""
+        portfolio = self.get_object()
+        move = serializers.CashMoveSerializer(data=request.data)
+        move.is_valid(raise_exception=True)
+        with transaction.atomic():
+            portfolio = services.portfolio_cash_move(
+                portfolio=portfolio, amount=move.validated_data["amount"]
+            )
+            self.audit("update", portfolio, ["cash_balance"], amount=str(move.validated_data["amount"]))
+        return Response(self.get_serializer(self.get_queryset().get(pk=portfolio.pk)).data)
 
 
 class PortfolioAssetViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
