@@ -6,8 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from cryptopredict.numbers import field_fit
-
 from .models import Portfolio
 from .selectors import holdings_valued
 
@@ -42,7 +40,7 @@ def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal) -> Portfolio:
     if amount == 0 or amount != amount.quantize(MONEY_STEP):
         raise ValidationError({"amount": f"Must be a non-zero amount with at most 8 decimals, not {amount}."})
     field = Portfolio._meta.get_field("cash_balance")
-    if field_fit(portfolio.cash_balance + amount, field)[1]:
+    if abs(portfolio.cash_balance + amount) >= Decimal(10) ** (field.max_digits - field.decimal_places):
         raise ValidationError({"amount": f"A balance of {portfolio.cash_balance + amount} does not fit."})
     moved = Portfolio.objects.filter(pk=portfolio.pk, cash_balance__gte=-amount).update(
         cash_balance=F("cash_balance") + amount, updated_at=timezone.now()
