@@ -1,6 +1,7 @@
 """Each chart of the back office draws its data in a real browser, with no console error."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -11,9 +12,12 @@ from ai.tests.market import real_market
 from assets.indicators import indicators_compute
 from assets.models import PriceData
 from assets.services.resampling import candles_resample
+from assets.tests.factories import AssetFactory, PriceDataFactory
 from backoffice.tests.browser.conftest import drawn
 from macro.choices import MarketRegime
 from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
+from selection.tests.factories import PortfolioFactory
+from trading.services import trade_action_create
 from trading.tests.factories import AITradingSignalFactory
 from users.tests.factories import PASSWORD
 
@@ -122,3 +126,33 @@ def test_regimes_page_draws_price_bands_and_probabilities_per_model(page):
     page.select_option("[data-regime-model]", str(second.pk))
     page.wait_for_selector(f'[data-chart="regimes"][data-model="{second.pk}"][data-points]')
     assert int(chart.get_attribute("data-points")) == 30
+
+
+def test_portfolio_page_draws_value_against_btc_allocation_and_pnl(page):
+    assets = {symbol: AssetFactory(symbol=symbol) for symbol in ("BTC", "ETH")}
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for day in range(20):
+        for symbol, base in (("BTC", 40000), ("ETH", 2000)):
+            close = Decimal(base + 50 * day)
+            PriceDataFactory(
+                asset=assets[symbol],
+                candle_time=start + timedelta(days=day),
+                **dict.fromkeys(("open_price", "high_price", "low_price", "close_price"), close),
+            )
+    portfolio = PortfolioFactory(track_cash=True, cash_balance=10000)
+    for day, symbol, quantity in ((2, "BTC", "0.1"), (5, "ETH", "1")):
+        trade_action_create(
+            portfolio=portfolio,
+            asset=assets[symbol],
+            user=portfolio.user,
+            action_type="buy",
+            quantity=Decimal(quantity),
+            price=Decimal(1000 if symbol == "ETH" else 40000),
+            executed_at=start + timedelta(days=day, hours=1),
+        )
+
+    page.goto(f"{page.base_url}/admin/selection/portfolio/{portfolio.pk}/change/")
+
+    assert drawn(page, "portfolio") == 20
+    assert drawn(page, "allocation") == 3  # BTC, ETH and cash
+    assert drawn(page, "holding-pnl") == portfolio.holdings.count() == 2
