@@ -1,4 +1,11 @@
+from datetime import UTC, datetime
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from rangefilter.filters import DateRangeFilter
 
 from assets.models import Asset
@@ -20,6 +27,7 @@ from .models import (
     SectorMapping,
     SectorRotationFlow,
 )
+from .selectors import sector_rotation
 from .services import sector_mapping_weight_error
 
 ANALYSIS_RAW_IDS = ("metrics_snapshot", "prediction_job")
@@ -67,8 +75,18 @@ class RotationFlowInline(BaseInline):
     autocomplete_fields = ("from_sector", "to_sector")
 
 
+class RotationChartQuery(forms.Form):
+    """The query of the rotation chart: days up to when, how many."""
+
+    DEFAULT_DAYS = 180
+
+    end = forms.IntegerField(required=False, min_value=0, help_text="Unix seconds, UTC.")
+    days = forms.IntegerField(required=False, min_value=2, max_value=2000)
+
+
 @admin.register(Sector)
 class SectorAdmin(HistoryAdmin, BaseAdmin):
+    import_export_change_list_template = "admin/sectors/sector/change_list.html"  # + the chart
     list_display = (
         "name",
         "slug",
@@ -88,6 +106,36 @@ class SectorAdmin(HistoryAdmin, BaseAdmin):
     inlines = (SectorMappingInline,)
     # Cached totals, recomputed by sectors.services.
     readonly_fields = ("total_market_cap", "total_volume_24h", "asset_count")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("chart/", wrap(self.rotation_page), name="sectors_sector_chart"),
+            path("chart/data/", wrap(self.rotation_view), name="sectors_sector_chart_data"),
+            *super().get_urls(),
+        ]
+
+    def rotation_page(self, request):
+        """Show the sectors' relative-rotation graph and their index lines."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Sector rotation"}
+        return TemplateResponse(request, "admin/sectors/sector/rotation.html", context)
+
+    def rotation_view(self, request):
+        """Answer a window of the sectors' RS-ratio / RS-momentum tails and index lines as JSON."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        query = RotationChartQuery(request.GET)
+        if not query.is_valid():
+            return JsonResponse(query.errors, status=400)
+        end = query.cleaned_data["end"]
+        return JsonResponse(
+            sector_rotation(
+                end=None if end is None else datetime.fromtimestamp(end, UTC),
+                days=query.cleaned_data["days"] or RotationChartQuery.DEFAULT_DAYS,
+            )
+        )
 
 
 @admin.register(SectorHistory)

@@ -16,6 +16,7 @@ from assets.tests.factories import AssetFactory, PriceDataFactory
 from backoffice.tests.browser.conftest import drawn
 from macro.choices import MarketRegime
 from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
+from sectors.tests.factories import SectorFactory, SectorHistoryFactory
 from selection.tests.factories import PortfolioFactory
 from trading.services import trade_action_create
 from trading.tests.factories import AITradingSignalFactory
@@ -156,3 +157,20 @@ def test_portfolio_page_draws_value_against_btc_allocation_and_pnl(page):
     assert drawn(page, "portfolio") == 20
     assert drawn(page, "allocation") == 3  # BTC, ETH and cash
     assert drawn(page, "holding-pnl") == portfolio.holdings.count() == 2
+
+
+def test_sector_rotation_page_draws_tails_quadrants_and_index_lines(page):
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for i, color in enumerate(("#2e7d32", "#c62828", "#1565c0")):
+        sector = SectorFactory(name=f"Sector {i}", color=color)
+        for day in range(40):
+            cap = 1000 * (i + 1) * (1 + 0.01 * (i + 1) * day) + 50 * ((day * (i + 3)) % 7)
+            SectorHistoryFactory(
+                sector=sector, snapshot_time=start + timedelta(days=day), total_market_cap=Decimal(cap)
+            )
+
+    page.goto(f"{page.base_url}/admin/sectors/sector/")
+    page.click(".object-tools a:has-text('Rotation graph')")
+
+    assert drawn(page, "rrg") == 3 * 5  # a five-day tail per sector
+    assert drawn(page, "sector-index") == 40
