@@ -11,28 +11,13 @@ from django.utils import timezone
 from ai.choices import ModelType
 from alerts.choices import INDICATOR_KINDS, LEVEL_KINDS, PRICE_KINDS, SERIES_KINDS, RuleKind
 from alerts.models import AlertRule
+from assets.indicators import INDICATOR_KEYS
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 from trading.choices import SignalType
 from users.choices import SubscriptionPlan
 
 # The keys assets.indicators writes into each candle's technical_indicators.
-INDICATORS = (
-    "rsi_14",
-    "sma_20",
-    "sma_50",
-    "sma_200",
-    "ema_12",
-    "ema_26",
-    "ema_200",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "atr_14",
-    "volatility_30",
-)
+INDICATORS = INDICATOR_KEYS
 # Which fields each kind reads (besides name, channels and the pause/snooze/expiry switches).
 KIND_FIELDS = {
     RuleKind.PRICE_ABOVE: {"asset", "timeframe", "level"},
