@@ -265,6 +265,9 @@ ALERT_DELIVERY_BACKOFF_MAX_SECONDS = env.int("ALERT_DELIVERY_BACKOFF_MAX_SECONDS
 # How long a worker's claim on a delivery lasts; a claim of a worker that died is taken over after it.
 ALERT_DELIVERY_LEASE_SECONDS = env.int("ALERT_DELIVERY_LEASE_SECONDS", default=120)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Webhooks go to public addresses only (no SSRF into the server's network); the tests' local
+# receivers need loopback, which this allows (never in production).
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=False)
 TELEGRAM_API_URL = env("TELEGRAM_API_URL", default="https://api.telegram.org")
 TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
 # Where users reach this site: the base of the links in mails (email channel confirmation).

@@ -12,7 +12,7 @@ from django.utils import timezone
 from alerts.choices import ChannelKind
 from alerts.models import NotificationChannel
 
-from .transport import SendError, channel_send
+from .transport import SendError, channel_send, webhook_address_problem
 
 TARGET_FIELDS = {
     ChannelKind.EMAIL: ("email",),
@@ -40,6 +40,10 @@ def _check_target(kind: str, values: dict) -> None:
             URLValidator(schemes=["http", "https"])(values["url"])
         except ValidationError:
             errors["url"] = "Enter an http or https URL."
+        else:
+            problem = webhook_address_problem(values["url"])
+            if problem:
+                errors["url"] = problem
     if kind == ChannelKind.WEBHOOK and values.get("secret") and len(values["secret"]) < MIN_SECRET_CHARS:
         errors["secret"] = f"Use a secret of at least {MIN_SECRET_CHARS} characters."
     if kind == ChannelKind.EMAIL and values.get("email"):

@@ -6,8 +6,11 @@ and returns the HTTP status (or None) on success; what to do about it is the cal
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -42,6 +45,34 @@ def json_body(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
+def webhook_address_problem(url: str) -> str | None:
+    """Return why a webhook must not be sent to `url`'s host, or None when it may.
+
+    The host is resolved and every address it names must be public: a private, loopback,
+    link-local (cloud metadata), reserved or multicast one would let a user make the server call
+    into its own network (SSRF). Loopback is allowed only with WEBHOOK_ALLOW_LOOPBACK (the tests'
+    receivers listen on 127.0.0.1).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return "The URL has no host."
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError, UnicodeError):
+        return f"The host {host} does not resolve."
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if address.is_loopback and settings.WEBHOOK_ALLOW_LOOPBACK:
+            continue
+        if not address.is_global or address.is_multicast:
+            return f"The host {host} resolves to {address}, a private or local address; use a public one."
+    return None
+
+
 def webhook_post(*, channel: NotificationChannel, payload: dict, idempotency_key: str, event: str) -> int:
     """POST `payload` as signed JSON to the channel's URL; return the 2xx status or raise SendError."""
     timestamp = str(int(time.time()))
@@ -54,6 +85,10 @@ def webhook_post(*, channel: NotificationChannel, payload: dict, idempotency_key
         IDEMPOTENCY_HEADER: idempotency_key,
         EVENT_HEADER: event,
     }
+    # Checked again at each send: the name may resolve elsewhere now than when it was verified.
+    problem = webhook_address_problem(channel.url)
+    if problem:
+        raise SendError(problem)
     try:
         # No redirects: a redirect would send the signed body somewhere the user did not verify.
         response = requests.post(

@@ -117,6 +117,51 @@ def test_bad_channels_are_400_naming_the_field(api, payload, field):
     assert not NotificationChannel.objects.exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("http://127.0.0.1:8000/hook", "127.0.0.1"),
+        ("http://localhost/hook", "localhost resolves to"),  # a name that resolves to loopback
+        ("http://[::1]/hook", "::1"),
+        ("http://10.0.0.7/hook", "10.0.0.7"),
+        ("https://192.168.1.1/hook", "192.168.1.1"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),  # cloud metadata
+        ("http://[::ffff:127.0.0.1]/hook", "127.0.0.1"),
+        ("http://0.0.0.0/hook", "0.0.0.0"),
+    ],
+)
+def test_a_webhook_to_a_private_or_local_address_is_400_naming_the_url(api, settings, url, address):
+    settings.WEBHOOK_ALLOW_LOOPBACK = False
+    response = api.post(
+        f"{API}/notification-channels/", {"kind": "webhook", "url": url, "secret": SECRET}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    (message,) = response.json()["url"]
+    assert address in message and message.endswith("a private or local address; use a public one."), message
+    assert not NotificationChannel.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_webhook_to_a_host_that_does_not_resolve_is_400_naming_the_url(api):
+    url = "https://no-such-host.invalid/hook"
+    response = api.post(
+        f"{API}/notification-channels/", {"kind": "webhook", "url": url, "secret": SECRET}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["url"] == ["The host no-such-host.invalid does not resolve."]
+
+
+@pytest.mark.django_db
+def test_a_stored_webhook_that_now_points_inside_is_not_posted(settings):
+    from alerts.services.transport import SendError, webhook_post
+
+    settings.WEBHOOK_ALLOW_LOOPBACK = False
+    channel = NotificationChannelFactory(url="http://127.0.0.1:9/hook")  # e.g. a name rebound since
+    with pytest.raises(SendError, match=r"resolves to 127\.0\.0\.1"):
+        webhook_post(channel=channel, payload={}, idempotency_key="k", event="channel.ping")
+
+
 # --- Rules ------------------------------------------------------------------------------------
 
 
