@@ -1,5 +1,6 @@
 """Layer-1 regime models on real BTC/ETH history (2019-2021): rows, ranges, chaining, no look-ahead."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -81,9 +82,21 @@ def test_rule_baseline_writes_one_analysis_per_snapshot(market):
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_a_window_continues_the_chain_of_earlier_analyses(market):
     model = services.model_register(name="rules", version="1", architecture="regime_rules")
-    run(model, parameters={"end": "2020-06-30T00:00:00+00:00"})
-    run(model, parameters={"start": "2020-07-01T00:00:00+00:00"})
-    check_rows(list(AIRegimeAnalysis.objects.filter(ai_model=model).order_by("analysis_time")))
+    first = run(model, parameters={"end": "2020-06-30T00:00:00+00:00"})
+    second = run(model, parameters={"start": "2020-07-01T00:00:00+00:00"})
+    for job in (first, second):
+        assert job.status == JobStatus.COMPLETED, job.error_message
+    snapshots = MetricsSnapshot.objects.order_by("snapshot_time")
+    split = datetime(2020, 7, 1, tzinfo=UTC)
+    assert first.predictions_count == snapshots.filter(snapshot_time__lt=split).count() > 0
+    assert second.predictions_count == snapshots.filter(snapshot_time__gte=split).count() > 0
+    rows = list(AIRegimeAnalysis.objects.filter(ai_model=model).order_by("analysis_time"))
+    assert len(rows) == snapshots.count()
+    # The first row of the second window chains onto the last row of the first.
+    boundary = next(i for i, row in enumerate(rows) if row.analysis_time >= split)
+    assert rows[boundary].prediction_job_id == second.pk and rows[boundary - 1].prediction_job_id == first.pk
+    assert rows[boundary].previous_regime == rows[boundary - 1].regime
+    check_rows(rows)
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
