@@ -3,6 +3,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+# The worker tests' broker and Celery processes (fixture celery_broker).
+pytest_plugins = ["cryptopredict.testing.celery"]
+
 # Argon2 is slow on purpose; the suite hashes with MD5, except the tests that use `argon2` below.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -1,24 +1,17 @@
 """The schedule and the chain: setup_schedules, each step starting the next, beat -> worker for real."""
 
 import json
-import os
-import subprocess
-import sys
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from ai import services as ai_services
 from ai.models import ModelPredictionJob
-from ai.tests.test_worker import database_url
 from assets.models import PriceData
 from assets.tests.factories import AssetFactory
+from cryptopredict.testing.celery import wait_for
 from macro.models import AIRegimeAnalysis, MetricsSnapshot
 from marketdata import tasks
 from marketdata.models import SyncState
@@ -26,7 +19,6 @@ from trading.choices import SignalStatus
 from trading.tests.factories import AITradingSignalFactory
 
 pytestmark = pytest.mark.django_db
-BROKER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def markets():
@@ -95,19 +87,10 @@ def test_the_chain_runs_each_step_on_what_changed_and_a_rerun_changes_nothing(bi
     assert redelivered.get() == 0 and ModelPredictionJob.objects.count() == 1  # a redelivery repeats nothing
 
 
-def redis_reachable() -> bool:
-    try:
-        return redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
 @pytest.mark.worker
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_beat_starts_the_chain_on_a_real_worker(binance, tmp_path):
-    if not redis_reachable():
-        pytest.skip(f"Redis is not reachable at {BROKER}")
+def test_beat_starts_the_chain_on_a_real_worker(celery_broker, binance, tmp_path):
     markets()
     binance.fill_until_now("BTCUSDT", "1d", periods=40)
     binance.fill_until_now("ETHUSDT", "1d", periods=40)
@@ -119,41 +102,18 @@ def test_beat_starts_the_chain_on_a_real_worker(binance, tmp_path):
         crontab=None, interval=every_second, one_off=True
     )
     PeriodicTask.objects.exclude(name="sync candles 1d").update(enabled=False)
-    prefix = f"test-{uuid.uuid4().hex[:8]}-"
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": BROKER,
-        "CELERY_QUEUE_PREFIX": prefix,
         "BINANCE_API_URL": binance.url,
         "SYNC_INITIAL_PERIODS": "40",
         "MODEL_ARTIFACTS_DIR": str(tmp_path),
     }
-    queues = ",".join(f"{prefix}{q}" for q in ("ingest", "ai", "default"))
-    log = (tmp_path / "celery.log").open("w")
-    common = {"cwd": django_settings.BASE_DIR, "env": env, "stdout": log, "stderr": subprocess.STDOUT}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cryptopredict", "worker", "--pool=solo", "-Q", queues,
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"], **common,
-    )  # fmt: skip
-    beat = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cryptopredict", "beat", "--loglevel=INFO", "--max-interval=1",
-         f"--schedule={tmp_path / 'beat-schedule'}"], **common,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if ModelPredictionJob.objects.filter(model=model, status="completed").exists():
-                break
-            time.sleep(0.5)
-    finally:
-        for process in (beat, worker):
-            process.terminate()
-        for process in (beat, worker):
-            process.wait(20)
-        log.close()
-    output = (tmp_path / "celery.log").read_text()
-    assert ModelPredictionJob.objects.filter(model=model, status="completed").exists(), output[-4000:]
+    celery_broker.worker(env=env)
+    celery_broker.beat(env=env)
+    completed = ModelPredictionJob.objects.filter(model=model, status="completed")
+    wait_for(completed.exists, 120, interval=0.5)
+    celery_broker.stop()
+    output = celery_broker.log(tail=10**9)
+    assert completed.exists(), output[-4000:]
     assert "Sending due task sync candles 1d (marketdata.sync_candles)" in output
     assert PriceData.objects.filter(timeframe="1d").count() == 80
     assert MetricsSnapshot.objects.filter(timeframe="1d").count() == 40
