@@ -15,7 +15,9 @@ judges all of them the same way.
 Execution ("next_bar_open"): a decision taken at the close of bar t is filled at the open of bar
 t + 1; every position change (an entry, an exit; a switch is both) pays the fee and the slippage
 in basis points of the model's configuration (`fee_bp` 10, `slippage_bp` 5 by default). Equity
-is marked at every close; a position still open at the end is marked there, not sold.
+is marked at every close; a position still open at the end is marked there, not sold. A
+strategy with resting orders also returns `exits`, the price at which a stop (or target) closed
+its position within a bar, and `execution`, its own notes on how it fills (stored with the rule).
 
 Strategies are compared with buy-and-hold of the benchmark and the 200-period SMA trend rule
 (long the benchmark while its close is above its SMA-200), both under the same execution;
@@ -86,20 +88,28 @@ def execution_of(configuration: dict, parameters: dict | None = None) -> dict:
     return execution
 
 
-def backtest(opens, closes, decisions, *, fee_bp: float, slippage_bp: float, periods: float = 365) -> dict:
+def backtest(
+    opens, closes, decisions, *, fee_bp: float, slippage_bp: float, periods: float = 365, exits=None
+) -> dict:
     """Return the equity curve, per-bar returns, trades and figures of a series of decisions.
 
     `opens` and `closes` are frames (time x instrument; a Series is one instrument); `decisions`
     holds, at each close, the instrument to hold from the next open (None, NaN or 0 for cash; 1
-    for a Series' only instrument). A missing open is taken as the previous close.
+    for a Series' only instrument). A missing open is taken as the previous close. `exits`
+    (same shape as `closes`, NaN where none) is the price at which a resting order (a stop, a
+    target) closed the held instrument within a bar: the position is sold there, pays the cost,
+    and the next decision starts from cash.
     """
     if isinstance(closes, pd.Series):
         closes, opens = closes.to_frame("asset"), pd.Series(opens, index=closes.index).to_frame("asset")
         decisions = ["asset" if d == 1 else None for d in decisions]
+        if exits is not None:
+            exits = pd.Series(exits, index=closes.index).to_frame("asset")
     decisions = pd.Series(list(decisions), index=closes.index, dtype=object)
     close = closes.ffill().to_numpy(dtype=float)
     open_ = opens.reindex_like(closes).to_numpy(dtype=float)
     open_ = np.where(np.isfinite(open_), open_, np.vstack([close[:1], close[:-1]]))
+    exit_ = np.full(close.shape, np.nan) if exits is None else exits.reindex_like(closes).to_numpy(float)
     column = {name: i for i, name in enumerate(closes.columns)}
     wanted = [None if d is None or (isinstance(d, float) and np.isnan(d)) else column[d] for d in decisions]
     cost = (fee_bp + slippage_bp) / 10_000
@@ -109,20 +119,27 @@ def backtest(opens, closes, decisions, *, fee_bp: float, slippage_bp: float, per
     trades, holding, current, entry_value, entry_bar = [], [], None, 1.0, 0
     for t in range(bars - 1):
         target, value = wanted[t], equity[t]
-        if target == current:
-            if current is not None:
-                value *= close[t + 1, current] / close[t, current]
-        else:
+        mark = close[t, current] if current is not None else None  # the price `value` is marked at
+        if target != current:
             if current is not None:  # sell at the next open, pay the cost
-                value *= open_[t + 1, current] / close[t, current] * (1 - cost)
+                value *= open_[t + 1, current] / mark * (1 - cost)
                 trades.append(value / entry_value - 1)
                 holding.append(t + 1 - entry_bar)
-            if target is not None:  # buy at the next open, pay the cost, earn to the close
+            if target is not None:  # buy at the next open, pay the cost
                 entry_value, entry_bar = value, t + 1
-                value *= (1 - cost) * close[t + 1, target] / open_[t + 1, target]
+                value *= 1 - cost
+                mark = open_[t + 1, target]
             current = target
-        equity[t + 1] = value if np.isfinite(value) else equity[t]
         held[t] = current is not None
+        if current is not None:
+            if np.isfinite(exit_[t + 1, current]):  # a resting order filled within the bar
+                value *= exit_[t + 1, current] / mark * (1 - cost)
+                trades.append(value / entry_value - 1)
+                holding.append(t + 2 - entry_bar)
+                current = None
+            else:  # earn to the close
+                value *= close[t + 1, current] / mark
+        equity[t + 1] = value if np.isfinite(value) else equity[t]
     open_trade = current is not None
     if open_trade:  # marked at the last close
         trades.append(equity[-1] / entry_value - 1)
@@ -222,11 +239,12 @@ def _trial_sharpes(model: AIModel, timeframe: str, periods: float) -> list[float
 
 def strategy_report(*, model: AIModel, result: dict, timeframe: str, configuration: dict) -> dict:
     """Backtest a strategy's decisions and both baselines; return figures, comparisons and curves."""
-    execution = execution_of(configuration, result.get("parameters"))
+    # The strategy's own notes on how it fills (intrabar stops, estimated opens) join the rule.
+    execution = execution_of(configuration, result.get("parameters")) | result.get("execution", {})
     periods = periods_per_year(timeframe)
     costs = {"fee_bp": execution["fee_bp"], "slippage_bp": execution["slippage_bp"], "periods": periods}
     opens, closes, benchmark = result["opens"], result["closes"], result["benchmark"]
-    runs = {"model": backtest(opens, closes, result["decisions"], **costs)}
+    runs = {"model": backtest(opens, closes, result["decisions"], exits=result.get("exits"), **costs)}
     hold = pd.Series(benchmark, index=closes.index, dtype=object)
     runs["buy_and_hold"] = backtest(opens, closes, hold, **costs)
     trend = sma_trend_decisions(result["benchmark_history"], closes.index)

@@ -1,14 +1,17 @@
-"""Layer 4: trading signals from the market regime, the asset's momentum and its sector, with ATR levels.
+"""Layer 4: trading signals from the market regime, the asset's momentum and its sector, with range levels.
 
 score = 0.4 x regime + 0.4 x momentum + 0.2 x sector, each in [-1, 1] (weights renormalized when
 one is missing): regime = P(Bull) + P(Accumulation)/2 - P(Bear) - P(Distribution)/2 from the
 latest regime analysis at or before the candle; momentum blends the close against SMA-50, RSI-14
-and the MACD histogram in ATRs; sector is the asset's primary sector's momentum score. A score
+and the MACD histogram in ranges; sector is the asset's primary sector's momentum score. A score
 >= 0.25 is a buy, <= -0.25 a sell, otherwise hold; strength = |score|. A buy enters at the
-close with stop = entry - 2 ATR-14 and target = entry + 3 ATR-14 (a sell mirrors it), so
+close with stop = entry - 2 ranges and target = entry + 3 ranges (a sell mirrors it), so
 risk/reward is 1.5; a signal is generated at the candle's close and expires after the horizon.
-The backtest holds a long from the next open until a sell or its trailing stop (see
-`signal_positions`); the regime part of its history is the regime model's walk-forward.
+The range is TA-Lib's ATR-14 on real OHLC candles and, on price points (a close only, no traded
+range: no ATR), close_move_14, the mean absolute close change; each signal's reasoning says which.
+The backtest holds a long from the next open until a sell (filled at the next open) or its
+trailing stop, checked against each bar's low (see `signal_positions`); the regime part of its
+history is the regime model's walk-forward.
 """
 
 from datetime import timedelta
@@ -16,6 +19,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import talib
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
@@ -58,20 +62,37 @@ def regime_score(probabilities: dict) -> float:
     )
 
 
-def momentum_frame(close, high, low) -> pd.DataFrame:
-    """Return momentum in [-1, 1] and ATR-14 for each candle, from candles up to it."""
+def momentum_frame(close, high, low, price_point=None) -> pd.DataFrame:
+    """Return momentum in [-1, 1], ATR-14 and the range the levels are set from, per candle.
+
+    ATR-14 is TA-Lib's over real OHLC only (`price_point` marks the candles without a traded
+    range; None: none); on a price point, whose high and low are its close, there is no ATR and
+    the range is `close_move_14` instead: Wilder's 14-bar mean of the absolute close-to-close
+    change (TA-Lib's ATR of the closes alone), which is not a True Range and is never called one.
+    """
     close = pd.Series(close, dtype=float)
+    points = (
+        pd.Series(False, index=close.index)
+        if price_point is None
+        else pd.Series(price_point, index=close.index).fillna(0).astype(bool)
+    )
+    closes = close.to_numpy()
     indicators = indicator_frame(
-        close.to_numpy(), np.asarray(high, dtype=float), np.asarray(low, dtype=float)
+        closes,
+        np.asarray(high, dtype=float),
+        np.asarray(low, dtype=float),
+        real_ohlc=~points.to_numpy(),
     )
     atr = pd.Series(indicators["atr_14"], index=close.index)
+    close_move = pd.Series(talib.ATR(closes, closes, closes, timeperiod=14), index=close.index)
+    scale = atr.where(~points, close_move)  # NaN on real candles while ATR warms up
     parts = pd.DataFrame(
         {
             "trend": np.tanh(10 * (close / indicators["sma_50"] - 1)),
             # The long trend counts too (where 200 candles exist): crypto momentum is persistent.
             "long_trend": np.tanh(5 * (close / indicators["sma_200"] - 1)),
             "rsi": ((indicators["rsi_14"] - 50) / 25).clip(-1, 1),
-            "macd": np.tanh(indicators["macd_hist"] / atr.replace(0, np.nan)),
+            "macd": np.tanh(indicators["macd_hist"] / scale.replace(0, np.nan)),
         },
         index=close.index,
     )
@@ -79,13 +100,26 @@ def momentum_frame(close, high, low) -> pd.DataFrame:
     present = parts.notna().mul(weights, axis=1)
     momentum = (parts.fillna(0).mul(weights, axis=1).sum(axis=1) / present.sum(axis=1)).clip(-1, 1)
     momentum = momentum.where(parts[["trend", "rsi", "macd"]].notna().all(axis=1))
-    return pd.DataFrame({"close": close, "momentum": momentum, "atr": atr})
+    return pd.DataFrame(
+        {
+            "close": close,
+            "momentum": momentum,
+            "atr": atr.where(~points),
+            "close_move": close_move.where(points),
+            "scale": scale,
+            "price_point": points,
+        }
+    )
 
 
 def signal_frame(
     momentum: pd.DataFrame, regime: pd.Series, sector: pd.Series, configuration: dict
 ) -> pd.DataFrame:
-    """Return score, signal type, strength and entry / stop / target for each candle (pure)."""
+    """Return score, signal type, strength and entry / stop / target for each candle (pure).
+
+    The levels are `stop_atr` and `target_atr` times the candle's range: its ATR-14 on real
+    OHLC, its close_move_14 on a price point (see momentum_frame).
+    """
     weights = configuration["weights"]
     parts = pd.DataFrame(
         {"regime": regime, "momentum": momentum["momentum"], "sector": sector}, index=momentum.index
@@ -97,12 +131,12 @@ def signal_frame(
     kind = np.where(
         score >= threshold, SignalType.BUY, np.where(score <= -threshold, SignalType.SELL, SignalType.HOLD)
     )
-    usable = score.notna() & momentum["atr"].gt(0) & momentum["close"].gt(0)
+    usable = score.notna() & momentum["scale"].gt(0) & momentum["close"].gt(0)
     kind = np.where(usable, kind, SignalType.HOLD)
     direction = np.where(kind == SignalType.BUY, 1.0, np.where(kind == SignalType.SELL, -1.0, 0.0))
-    entry, atr = momentum["close"], momentum["atr"]
-    stop = entry - direction * configuration["stop_atr"] * atr
-    target = entry + direction * configuration["target_atr"] * atr
+    entry, scale = momentum["close"], momentum["scale"]
+    stop = entry - direction * configuration["stop_atr"] * scale
+    target = entry + direction * configuration["target_atr"] * scale
     # A sell's target can not fall to zero or below: floor it at 1% of the entry.
     target = target.where(target > 0, entry * 0.01)
     return pd.DataFrame(
@@ -111,7 +145,10 @@ def signal_frame(
             "type": kind,
             "strength": score.abs().clip(0, 1).fillna(0),
             "entry": entry,
-            "atr": atr,
+            "atr": momentum["atr"],
+            "close_move": momentum["close_move"],
+            "scale": scale,
+            "price_point": momentum["price_point"],
             "stop": stop.where(direction != 0),
             "target": target.where(direction != 0),
             **{f"{name}_score": parts[name] for name in parts},
@@ -120,29 +157,46 @@ def signal_frame(
     )
 
 
-def signal_positions(signals: pd.DataFrame, *, exit_at_target: bool = False) -> np.ndarray:
-    """Return the long-only position wanted after each close (1 long, 0 flat).
+def signal_positions(
+    signals: pd.DataFrame, bars: pd.DataFrame, *, exit_at_target: bool = False
+) -> pd.DataFrame:
+    """Return the long-only position wanted after each close (1 long, 0 flat) and the intrabar exits.
 
-    Flat -> long on a buy; long -> flat on a sell, or when the close falls to the stop, which
-    trails the highest close since entry by the entry's stop distance (a chandelier stop); with
-    `exit_at_target` the signal's own levels hold instead: a fixed stop and the target. Every
-    decision uses data up to the close at t; the backtest fills it at the open of t + 1.
+    Flat -> long on a buy, filled at the next open; long -> flat on a sell, filled at the next
+    open, or within a bar by the resting stop, which trails the highest close since entry by
+    the entry's stop distance (a chandelier stop); with `exit_at_target` the signal's own levels
+    hold instead: a fixed stop and the target. A bar reaches the stop when its low is at or
+    below it (the target: its high at or above it) and the order fills at the level, or at the
+    bar's open when the bar opens beyond it (a gap). When one bar reaches both, the stop is
+    taken as first: a bar does not tell which came first, and the stop is the cautious guess.
+    `bars` holds each candle's open, high and low (a price point's are its close, so there the
+    check is on the close). Levels come from data up to the close before the bar they are
+    checked in; `exit_price` is the fill of an intrabar exit (NaN where none).
     """
     position, stop, target, distance, peak = 0, None, None, None, None
-    held = np.zeros(len(signals))
-    for i, (kind, close, new_stop, new_target) in enumerate(
-        zip(signals["type"], signals["entry"], signals["stop"], signals["target"], strict=True)
+    held, exits = np.zeros(len(signals)), np.full(len(signals), np.nan)
+    columns = (signals["type"], signals["entry"], signals["stop"], signals["target"])
+    prices = (bars["open"], bars["high"], bars["low"])
+    for i, (kind, close, new_stop, new_target, open_, high, low) in enumerate(
+        zip(*columns, *prices, strict=True)
     ):
+        if position:
+            if open_ <= stop or low <= stop:
+                exits[i] = min(open_, stop)
+            elif exit_at_target and (open_ >= target or high >= target):
+                exits[i] = max(open_, target)
+            if np.isfinite(exits[i]):
+                position = 0
         if position and not exit_at_target:
             peak = max(peak, close)
             stop = max(stop, peak - distance)
-        if position and (kind == SignalType.SELL or close <= stop or (exit_at_target and close >= target)):
+        if position and kind == SignalType.SELL:
             position = 0
         elif not position and kind == SignalType.BUY:
             position, stop, target, peak = 1, new_stop, new_target, close
             distance = close - new_stop
         held[i] = position
-    return held
+    return pd.DataFrame({"position": held, "exit_price": exits}, index=signals.index)
 
 
 def _asof(series_times, values, index) -> pd.Series:
@@ -157,6 +211,34 @@ def _price(value):
     return None if value is None or not np.isfinite(value) else Decimal(f"{float(value):.10g}")
 
 
+def candle_bars(frames: dict, asset_id, index) -> pd.DataFrame:
+    """Return one asset's open, high, low and price-point flag on `index` (its closes' times).
+
+    A missing open is the previous close (as ai.evaluation fills it); a missing high or low is
+    the bar's open and close's extreme.
+    """
+    close = frames["close"][asset_id][index]
+    open_ = frames["open"][asset_id][index].fillna(close.shift(1)).fillna(close)
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": frames["high"][asset_id][index].fillna(np.maximum(open_, close)),
+            "low": frames["low"][asset_id][index].fillna(np.minimum(open_, close)),
+            "price_point": frames["price_point"][asset_id][index].fillna(0).astype(bool),
+        }
+    )
+
+
+def price_point_spans(price_point: pd.Series) -> dict:
+    """Return how many bars are price points, and the first and last of them."""
+    points = price_point[price_point]
+    return {
+        "bars": len(points),
+        "first": points.index[0].isoformat() if len(points) else None,
+        "last": points.index[-1].isoformat() if len(points) else None,
+    }
+
+
 @register("signal_confluence")
 class SignalConfluence:
     """Trading signals where regime, momentum and sector agree (rules, no training)."""
@@ -165,7 +247,7 @@ class SignalConfluence:
     trainable = False
     framework = "pandas"
     target_variable = "trade_signal"
-    features = ["regime_score", "momentum", "sector_momentum", "atr_14"]
+    features = ["regime_score", "momentum", "sector_momentum", "atr_14", "close_move_14"]
     default_configuration = DEFAULT_CONFIGURATION
     lookahead_parameters = {"lookback": 100_000}  # check_lookahead signals every candle
 
@@ -189,39 +271,59 @@ class SignalConfluence:
         if asset is None:
             raise ValidationError({"asset": f"unknown asset {symbol!r}"})
         frames = candle_frames(
-            timeframe=timeframe, asset_ids=[asset.pk], fields=("open", "close", "high", "low")
+            timeframe=timeframe,
+            asset_ids=[asset.pk],
+            fields=("open", "close", "high", "low", "price_point"),
         )
         if frames["close"].empty:
             raise ValidationError(f"no {timeframe} candles of {symbol} to backtest on")
         close = frames["close"][asset.pk].dropna()
-        momentum = momentum_frame(
-            close, frames["high"][asset.pk][close.index], frames["low"][asset.pk][close.index]
-        )
+        bars = candle_bars(frames, asset.pk, close.index)
+        momentum = momentum_frame(close, bars["high"], bars["low"], bars["price_point"])
         regime_model = architecture_get(configuration.get("regime_architecture", "regime_rules"))
         probabilities = regime_model.history(timeframe=timeframe, configuration=configuration)
         regime = _asof(
             probabilities.index, [regime_score(row) for row in probabilities.to_dict("records")], close.index
         )
         signals = signal_frame(momentum, regime, pd.Series(np.nan, index=close.index), configuration)
-        ready = signals["score"].notna() & signals["atr"].notna() & momentum["momentum"].notna()
+        ready = signals["score"].notna() & signals["scale"].notna() & momentum["momentum"].notna()
         if ready.sum() < 30:
             raise ValidationError(f"too few {timeframe} candles of {symbol} for a backtest")
         start = ready.idxmax()
-        signals, period = signals[start:], close[start:]
-        positions = signal_positions(signals, exit_at_target=configuration["exit_at_target"])
-        decisions = pd.Series(positions, index=period.index).map({1.0: symbol, 0.0: None})
+        signals, period, bars = signals[start:], close[start:], bars[start:]
+        positions = signal_positions(signals, bars, exit_at_target=configuration["exit_at_target"])
+        decisions = positions["position"].map({1.0: symbol, 0.0: None})
+        points = price_point_spans(bars["price_point"])
         return {
             "kind": "trading",
-            "opens": frames["open"][asset.pk][period.index].to_frame(symbol),
+            "opens": bars["open"].to_frame(symbol),
             "closes": period.to_frame(symbol),
             "decisions": decisions,
+            "exits": positions["exit_price"].to_frame(symbol),
+            "execution": {
+                "intrabar_exits": "a stop fills when the bar's low reaches it, at the stop or at the "
+                "open if the bar opens below it; the stop first when one bar reaches stop and target",
+                "levels": "stop and target in ATR-14 on real OHLC; in close_move_14 (mean absolute "
+                "close change, no ATR) on price points, where the low and the open are the close",
+            },
             "benchmark": symbol,
             "benchmark_history": close,
             "period_start": period.index[0],
             "period_end": period.index[-1],
-            "extra": {"asset": symbol, "signal_counts": signals["type"].value_counts().to_dict()},
-            "notes": f"long-only backtest of {symbol}, filled at the next bar's open; regime from "
-            f"{regime_model.architecture_name}'s walk-forward history, no sector component",
+            "extra": {
+                "asset": symbol,
+                "signal_counts": signals["type"].value_counts().to_dict(),
+                "stop_exits": int(positions["exit_price"].notna().sum()),
+                "price_points": points,
+            },
+            "notes": f"long-only backtest of {symbol}, filled at the next bar's open, stops within the "
+            f"bar; regime from {regime_model.architecture_name}'s walk-forward history, no sector "
+            "component"
+            + (
+                f"; price points (no OHLC range, no ATR) in {points['bars']} of {len(bars)} bars"
+                if points["bars"]
+                else ""
+            ),
         }
 
     def predict(self, *, model, job, scope) -> int:
@@ -231,7 +333,9 @@ class SignalConfluence:
         lookback = int(scope.parameters.get("lookback", configuration["lookback"]))
         asset_ids = [scope.asset.pk] if scope.asset is not None else None
         frames = candle_frames(
-            timeframe=scope.timeframe, asset_ids=asset_ids, fields=("close", "high", "low")
+            timeframe=scope.timeframe,
+            asset_ids=asset_ids,
+            fields=("open", "close", "high", "low", "price_point"),
         )
         if frames["close"].empty:
             raise ValidationError(f"no {scope.timeframe} candles to signal on: import candles first")
@@ -247,9 +351,8 @@ class SignalConfluence:
         rows = []
         for asset_id in frames["close"].columns:
             close = frames["close"][asset_id].dropna()
-            momentum = momentum_frame(
-                close, frames["high"][asset_id][close.index], frames["low"][asset_id][close.index]
-            )
+            bars = candle_bars(frames, asset_id, close.index)
+            momentum = momentum_frame(close, bars["high"], bars["low"], bars["price_point"])
             regime_values = _asof(regime["time"], regime["score"], close.index) if len(regime) else None
             regime_ids = _asof(regime["time"], regime["id"], close.index) if len(regime) else None
             sector = sectors.get(asset_id)
@@ -334,7 +437,13 @@ class SignalConfluence:
                 {
                     "score": round(float(row["score"]), 4),
                     "components": {n: row[f"{n}_score"] for n in ("regime", "momentum", "sector")},
-                    "atr_14": row["atr"],
+                    # A price point has no traded range: no ATR, levels from close_move_14.
+                    "price_point": bool(row["price_point"]),
+                    **(
+                        {"close_move_14": row["close_move"]} if row["price_point"] else {"atr_14": row["atr"]}
+                    ),
+                    "levels": f"{configuration['stop_atr']} / {configuration['target_atr']} x "
+                    + ("close_move_14" if row["price_point"] else "atr_14"),
                     "rule": f"buy >= {configuration['threshold']}, sell <= -{configuration['threshold']}",
                 }
             ),

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from ai import services
-from ai.evaluation import model_evaluate
+from ai.evaluation import backtest, model_evaluate
 from ai.tests.market import real_market
 from cryptopredict.choices import JobStatus
 from sectors.tests.factories import SectorFactory, SectorMappingFactory
@@ -65,9 +65,12 @@ def test_signals_carry_atr_levels_and_link_the_analyses_they_used(layered):
             assert s.target_price < s.entry_price < s.stop_loss
         if s.signal_type != SignalType.HOLD:
             assert s.risk_reward_ratio == Decimal("1.5000")
-            atr = s.reasoning["atr_14"]
+            # CoinGecko's daily prices are price points: no ATR, levels in close_move_14.
+            assert s.reasoning["price_point"] is True and "atr_14" not in s.reasoning
+            assert s.reasoning["levels"] == "2.0 / 3.0 x close_move_14"
+            move = s.reasoning["close_move_14"]
             assert float(s.target_price - s.entry_price) == pytest.approx(
-                (3 if s.signal_type == SignalType.BUY else -3) * atr, rel=1e-6
+                (3 if s.signal_type == SignalType.BUY else -3) * move, rel=1e-6
             )
         # December 2021 is long past: every signal has expired.
         assert s.status == SignalStatus.EXPIRED
@@ -85,7 +88,7 @@ def test_signals_expire_only_once_their_time_is_up():
 
 
 def signals_of(close: pd.Series, regime: pd.Series) -> pd.DataFrame:
-    momentum = momentum_frame(close, close, close)
+    momentum = momentum_frame(close, close, close, pd.Series(True, index=close.index))
     return signal_frame(momentum, regime, pd.Series(np.nan, index=close.index), DEFAULT_CONFIGURATION)
 
 
@@ -103,8 +106,26 @@ def test_no_look_ahead_a_signal_at_t_ignores_everything_after_t():
     known = close.index <= t
     pd.testing.assert_frame_equal(original[known], changed[known])
     assert not original[~known].equals(changed[~known])
-    assert (signal_positions(original)[known] == signal_positions(changed)[known]).all()
+    before, after = (
+        signal_positions(original, bars_of(close)),
+        signal_positions(changed, bars_of(altered_close)),
+    )
+    pd.testing.assert_frame_equal(before[known], after[known])
     assert {SignalType.BUY, SignalType.SELL} <= set(original["type"])
+
+
+def bars_of(close, open_=None, high=None, low=None) -> pd.DataFrame:
+    """Return the open / high / low of each bar (a price point's, the close, where not given)."""
+    close = pd.Series(close, dtype=float)
+    return pd.DataFrame(
+        {
+            "open": close if open_ is None else open_,
+            "high": close if high is None else high,
+            "low": close if low is None else low,
+        },
+        index=close.index,
+        dtype=float,
+    )
 
 
 def test_positions_follow_buy_sell_stop_and_target():
@@ -116,12 +137,89 @@ def test_positions_follow_buy_sell_stop_and_target():
             "target": [110, np.nan, np.nan, 110, np.nan, 110, np.nan],
         }
     )
+    bars = bars_of(signals["entry"])  # price points: open = high = low = close
     # Enter at 100 (stop 95, target 110); 104 and 96 stay inside the levels; a buy while long
-    # changes nothing; the sell exits; a new buy enters; 115 passes the target 110 and exits.
-    assert signal_positions(signals, exit_at_target=True).tolist() == [1, 1, 1, 1, 0, 1, 0]
+    # changes nothing; the sell exits; a new buy enters; 115 opens past the target 110: filled there.
+    fixed = signal_positions(signals, bars, exit_at_target=True)
+    assert fixed["position"].tolist() == [1, 1, 1, 1, 0, 1, 0]
+    assert fixed["exit_price"].fillna(0).tolist() == [0, 0, 0, 0, 0, 0, 115]
     # By default the position runs past the target on a stop trailing the peak by the entry's 5:
-    # 104 lifts the stop to 99, so 96 exits; a buy re-enters; the sell exits; 115 is held.
-    assert signal_positions(signals).tolist() == [1, 1, 0, 1, 0, 1, 1]
+    # 104 lifts the stop to 99, so 96 (opening below it) exits at 96; a buy re-enters; the sell
+    # exits at the next open; 115 is held.
+    trailing = signal_positions(signals, bars)
+    assert trailing["position"].tolist() == [1, 1, 0, 1, 0, 1, 1]
+    assert trailing["exit_price"].fillna(0).tolist() == [0, 0, 96, 0, 0, 0, 0]
+
+
+def test_stops_are_checked_on_the_bars_low_and_a_gap_fills_at_the_open():
+    days = pd.date_range("2021-01-01", periods=6, tz="UTC")
+    signals = pd.DataFrame(
+        {
+            "type": ["buy", "hold", "buy", "hold", "buy", "hold"],
+            "entry": [100.0, 99, 100, 97, 100, 100],
+            "stop": [95.0, np.nan, 95, np.nan, 95, np.nan],
+            "target": [110.0, np.nan, 110, np.nan, 110, np.nan],
+        },
+        index=days,
+    )
+    bars = bars_of(
+        signals["entry"],
+        open_=[100.0, 101, 99, 90, 100, 100],
+        high=[101.0, 103, 101, 98, 100, 112],
+        low=[99.0, 94, 98, 88, 100, 94],
+    )
+    # Day 1: the low 94 reaches the stop 95 though the close 99 is above it: out at 95.
+    # Day 3: the bar opens at 90, below the stop 95: out at the open, 90, not at the stop.
+    # Day 5 (fixed levels): the bar reaches the target 110 and the stop 95: the stop is taken first.
+    positions = signal_positions(signals, bars, exit_at_target=True)
+    assert positions["position"].tolist() == [1, 0, 1, 0, 1, 0]
+    assert positions["exit_price"].fillna(0).tolist() == [0, 95, 0, 90, 0, 95]
+    # The trailing stop is checked the same way (the closes 99 and 97 never lift it).
+    assert signal_positions(signals, bars)["exit_price"].fillna(0).tolist() == [0, 95, 0, 90, 0, 95]
+    # The backtest sells at those fills: bought at day 1's open 101, out at 95 within the bar.
+    decisions = positions["position"].map({1.0: "BTC", 0.0: None})
+    result = backtest(
+        bars["open"].to_frame("BTC"),
+        signals["entry"].to_frame("BTC"),
+        decisions,
+        exits=positions["exit_price"].to_frame("BTC"),
+        fee_bp=10,
+        slippage_bp=5,
+    )
+    cost = 0.0015
+    first = (1 - cost) * 95 / 101 * (1 - cost)
+    second = first * (1 - cost) * 90 / 90 * (1 - cost)  # bought at day 3's open 90, out at it
+    third = second * (1 - cost) * 95 / 100 * (1 - cost)
+    assert result["equity"] == pytest.approx([1, first, first, second, second, third])
+    assert result["trades"] == pytest.approx([first - 1, second / first - 1, third / second - 1])
+    assert result["figures"]["exposure"] == pytest.approx(3 / 5)
+
+
+def test_a_price_point_series_has_no_atr_and_its_levels_come_from_the_close_move():
+    raw = pd.read_csv("ai/tests/data/coingecko_btc-usd-2019-2021.csv")
+    close = pd.Series(raw["price"].to_numpy(), index=pd.to_datetime(raw["snapped_at"].str[:10], utc=True))
+    high, low = close * 1.02, close * 0.97
+    points = pd.Series(close.index < close.index[400], index=close.index)  # then real OHLC
+    momentum = momentum_frame(close, high, low, points)
+    assert momentum["atr"][points].isna().all() and momentum["close_move"][~points].isna().all()
+    # TA-Lib's ATR-14 over the real run alone, 14 candles after it begins.
+    real = momentum["atr"][~points]
+    assert real.iloc[:14].isna().all() and real.iloc[14:].notna().all()
+    moves = close.diff().abs()
+    # close_move_14: Wilder's mean of the absolute close change, seeded with the first 14.
+    expected = moves.iloc[1:15].mean()
+    for move in moves.iloc[15:40]:
+        expected = (expected * 13 + move) / 14
+    assert momentum["close_move"].iloc[39] == pytest.approx(expected)
+    signals = signal_frame(momentum, pd.Series(0.5, index=close.index), pd.Series(np.nan, index=close.index),
+                           DEFAULT_CONFIGURATION)  # fmt: skip
+    trades = signals[signals["type"] == SignalType.BUY]
+    on_points, on_real = trades[trades["price_point"]], trades[~trades["price_point"]]
+    assert len(on_points) and len(on_real)
+    assert (on_points["entry"] - on_points["stop"]).to_numpy() == pytest.approx(2 * on_points["close_move"])
+    assert (on_real["entry"] - on_real["stop"]).to_numpy() == pytest.approx(2 * on_real["atr"])
+    # Real candles whose ATR is still warming up carry no levels: no trade.
+    assert (signals["type"][~points].iloc[:14] == SignalType.HOLD).all()
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
@@ -129,7 +227,14 @@ def test_signal_backtest_against_buy_and_hold_with_fees(layered):
     model = services.model_register(name="signals", version="1", architecture="signal_confluence")
     evaluation = model_evaluate(model=model, parameters={"asset": "ETH", "fee_bp": 20})
     assert evaluation.metrics["asset"] == "ETH"
-    assert evaluation.metrics["execution"] == {"rule": "next_bar_open", "fee_bp": 20, "slippage_bp": 5}
+    execution = evaluation.metrics["execution"]
+    assert {k: execution[k] for k in ("rule", "fee_bp", "slippage_bp")} == {
+        "rule": "next_bar_open", "fee_bp": 20, "slippage_bp": 5
+    }  # fmt: skip
+    assert "low reaches it" in execution["intrabar_exits"] and "price points" in execution["levels"]
+    # The test history is CoinGecko's: every bar is a price point, and the evaluation says so.
+    assert evaluation.metrics["price_points"]["bars"] == evaluation.sample_size + 1
+    assert "price points (no OHLC range, no ATR)" in evaluation.notes
     assert evaluation.trade_count > 5 and 0 <= evaluation.win_rate <= 1 and 0 <= evaluation.max_drawdown <= 1
     baselines = evaluation.baseline_metrics
     assert set(baselines) == {"buy_and_hold", "sma_200"} and baselines["buy_and_hold"]["trade_count"] == 1
