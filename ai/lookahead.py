@@ -140,6 +140,10 @@ def lookahead_check(
     timeframe = timeframe or model.training_data_timeframe
     parameters = {**getattr(arch, "lookahead_parameters", {}), **(parameters or {})}
     step = TIMEFRAME_DELTAS.get(timeframe, timedelta(days=31))
+    if getattr(arch, "lookahead_as_of_bars", 0):
+        # A model that analyses only the latest close reruns as of the bars up to `at` instead.
+        bars = arch.lookahead_as_of_bars
+        parameters.setdefault("as_of", [(at - k * step).isoformat() for k in range(bars)])
     if not PriceData.objects.filter(timeframe=timeframe, candle_time__gt=at - step).exists():
         raise ValidationError({"at": f"no {timeframe} candles after {at:%Y-%m-%d %H:%M}: nothing to perturb"})
     report = LookaheadReport(at=at, evaluated=hasattr(arch, "evaluate"))

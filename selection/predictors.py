@@ -3,7 +3,14 @@
 Scope: `{"watchlist": id}` or `{"portfolio": id}` in the job's parameters, or every live active
 watchlist and portfolio when neither is given. Figures are as of the latest daily close; a
 portfolio's history is rebuilt from its executed trades (see analytics.portfolio_analytics).
+
+`{"as_of": TIME}` (ISO 8601, or a list of times) reruns the watchlists' scoring as it was known
+at each TIME: from the candles closed by then (stamped a bar before it at the latest), the
+analysis stamped with the last of them, the lists' members as they are now. Portfolios are not
+analysed as of a past time: their holdings are known only as they are today.
 """
+
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from django.core.exceptions import ValidationError
@@ -35,6 +42,24 @@ def _ids(parameters: dict, key: str, model) -> list[int] | None:
     return [value]
 
 
+def as_of_times(parameters: dict) -> list[datetime] | None:
+    """Return the `as_of` times of a job's parameters (UTC where no offset is given), or None."""
+    if "as_of" not in parameters:
+        return None
+    value = parameters["as_of"]
+    values = value if isinstance(value, list) else [value]
+    times = []
+    for item in values:
+        try:
+            time = datetime.fromisoformat(item)
+        except (TypeError, ValueError):
+            raise ValidationError({"parameters": f"as_of must be ISO 8601 times, got {item!r}"}) from None
+        times.append(time if time.tzinfo else time.replace(tzinfo=UTC))
+    if not times:
+        raise ValidationError({"parameters": "as_of must name at least one time"})
+    return sorted(set(times))
+
+
 def holding_recommendation(*, score: float | None, drift: float | None, signal: str | None) -> str:
     """Return hold/increase/reduce/exit for a holding from its score, drift from target and signal."""
     if signal == "sell" and (score is None or score < 40):
@@ -57,14 +82,21 @@ class AssetSelection:
     features = ["trend", "momentum", "relative_strength", "risk"]
     default_configuration = {}
     owned_targets = {"watchlist": Watchlist, "portfolio": Portfolio}
+    # check_lookahead reruns the scoring as of this many bars up to its time (see as_of).
+    lookahead_as_of_bars = 30
 
     def parameters_validate(self, *, parameters: dict, asset=None, sector=None) -> None:
-        """Raise ValidationError unless watchlist / portfolio name live rows."""
+        """Raise ValidationError unless watchlist / portfolio name live rows and as_of is times."""
         _ids(parameters, "watchlist", Watchlist)
+        if as_of_times(parameters) is not None and "portfolio" in parameters:
+            raise ValidationError({"parameters": "as_of scores watchlists only: a portfolio is analysed now"})
         _ids(parameters, "portfolio", Portfolio)
 
     def predict(self, *, model, job, scope) -> int:
         """Write one analysis per watchlist and portfolio in scope (and one per holding)."""
+        times = as_of_times(scope.parameters)
+        if times is not None:
+            return self._watchlists_as_of(model, job, scope, times)
         watchlist_ids = _ids(scope.parameters, "watchlist", Watchlist)
         portfolio_ids = _ids(scope.parameters, "portfolio", Portfolio)
         if watchlist_ids is None and portfolio_ids is None:
@@ -88,6 +120,31 @@ class AssetSelection:
         written = self._watchlists(model, job, watchlists, closes, market, universe, as_of)
         scope.checkpoint(60)
         written += self._portfolios(model, job, scope, portfolio_ids or [], holdings, closes, market, as_of)
+        return written
+
+    def _watchlists_as_of(self, model, job, scope, times: list[datetime]) -> int:
+        """Write each watchlist's analysis as known at each of `times` (see the module's as_of)."""
+        if "portfolio" in scope.parameters:
+            raise ValidationError({"parameters": "as_of scores watchlists only: a portfolio is analysed now"})
+        watchlist_ids = _ids(scope.parameters, "watchlist", Watchlist)
+        if watchlist_ids is None:
+            watchlist_ids = Watchlist.objects.alive().filter(is_active=True).values_list("pk", flat=True)
+        watchlists = list(Watchlist.objects.filter(pk__in=list(watchlist_ids)).prefetch_related("items"))
+        universe = dict(Asset.objects.filter(is_active=True, is_supported=True).values_list("pk", "symbol"))
+        step = TIMEFRAME_DELTAS.get(scope.timeframe, timedelta(days=31))
+        # One read up to the last time; each analysis then sees only the candles closed by its time.
+        closes = candle_frames(timeframe=scope.timeframe, end=times[-1] - step, fields=("close",))["close"]
+        written, done = 0, set()
+        for time in times:
+            known = closes[closes.index <= time - step]
+            if known.empty or known.index[-1] in done:
+                continue  # nothing closed yet, or the same close as an earlier time
+            done.add(known.index[-1])
+            market = known.get(next((pk for pk, s in universe.items() if s == "BTC"), None))
+            as_of = known.index[-1].to_pydatetime()
+            written += self._watchlists(model, job, watchlists, known, market, universe, as_of)
+        if not written:
+            raise ValidationError(f"no {scope.timeframe} candles closed by {times[-1]:%Y-%m-%d %H:%M}")
         return written
 
     def _watchlists(self, model, job, watchlists, closes, market, universe, as_of) -> int:
