@@ -16,19 +16,23 @@ class AIModel(TimestampedModel):
     architecture = models.CharField(max_length=50, help_text="A registered architecture name.")
     model_type = models.CharField(max_length=10, choices=ModelType.choices, db_index=True)
     status = models.CharField(
-        max_length=10, choices=ModelStatus.choices, default=ModelStatus.INACTIVE, db_index=True
+        max_length=10,
+        choices=ModelStatus.choices,
+        default=ModelStatus.INACTIVE,
+        db_default=ModelStatus.INACTIVE,
+        db_index=True,
     )
 
-    configuration = models.JSONField(null=True, blank=True, default=dict)
-    performance_metrics = models.JSONField(null=True, blank=True, default=dict)
-    training_features = models.JSONField(null=True, blank=True, default=dict)
-    training_data_range = models.JSONField(null=True, blank=True, default=dict)
+    configuration = models.JSONField(null=True, blank=True, default=dict, db_default={})
+    performance_metrics = models.JSONField(null=True, blank=True, default=dict, db_default={})
+    training_features = models.JSONField(null=True, blank=True, default=dict, db_default={})
+    training_data_range = models.JSONField(null=True, blank=True, default=dict, db_default={})
     training_data_timeframe = models.CharField(max_length=10, choices=Timeframe.choices)
     target_variable = models.CharField(max_length=50)
 
-    input_schema = models.JSONField(null=True, blank=True, default=dict)
-    output_schema = models.JSONField(null=True, blank=True, default=dict)
-    health_status = models.JSONField(null=True, blank=True, default=dict)
+    input_schema = models.JSONField(null=True, blank=True, default=dict, db_default={})
+    output_schema = models.JSONField(null=True, blank=True, default=dict, db_default={})
+    health_status = models.JSONField(null=True, blank=True, default=dict, db_default={})
 
     training_notes = models.TextField(null=True, blank=True)
     model_file_path = models.CharField(max_length=100, null=True, blank=True)
@@ -40,14 +44,16 @@ class AIModel(TimestampedModel):
     deployed_at = models.DateTimeField(null=True, blank=True)
     deprecated_at = models.DateTimeField(null=True, blank=True)
 
-    is_active = models.BooleanField(default=False, db_index=True)
-    prediction_count = models.IntegerField(default=0)
+    is_active = models.BooleanField(default=False, db_default=False, db_index=True)
+    prediction_count = models.IntegerField(default=0, db_default=0)
     model_size_mb = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     training_duration_minutes = models.IntegerField(null=True, blank=True)
 
-    min_confidence_threshold = models.DecimalField(max_digits=4, decimal_places=2, default=0.5)
+    min_confidence_threshold = models.DecimalField(
+        max_digits=4, decimal_places=2, default=0.5, db_default=0.5
+    )
     max_predictions_per_hour = models.IntegerField(null=True, blank=True)
-    requires_manual_approval = models.BooleanField(null=True, blank=True, default=False)
+    requires_manual_approval = models.BooleanField(null=True, blank=True, default=False, db_default=False)
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
     change_history = HistoricalRecords(excluded_fields=["updated_at", "last_prediction", "prediction_count"])
@@ -83,8 +89,8 @@ class ModelEvaluation(TimestampedModel):
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    sample_size = models.IntegerField(default=0)
-    metrics = models.JSONField(default=dict, blank=True)
+    sample_size = models.IntegerField(default=0, db_default=0)
+    metrics = models.JSONField(default=dict, db_default={}, blank=True)
 
     accuracy = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     precision = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
@@ -102,12 +108,13 @@ class ModelEvaluation(TimestampedModel):
     trade_count = models.IntegerField(null=True, blank=True)
     # The same figures for every baseline over the same period: {"buy_and_hold": {...}, "sma_200": {...}}
     # for strategies, {"majority": ..., "persistence": ..., "random_prior": ...} for classifiers.
-    baseline_metrics = models.JSONField(default=dict, blank=True)
+    baseline_metrics = models.JSONField(default=dict, db_default={}, blank=True)
     # Equity and drawdown curves (<= 2000 points) and monthly / yearly returns of the model and
     # each baseline, for drawing: see ai.evaluation.curves_of.
     curves = models.JSONField(default=dict, db_default={}, blank=True)
     passed = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Beat every baseline by the configured margin, the 95% interval's lower bound above it.",
     )
     evaluated_at = models.DateTimeField(db_default=Now())
@@ -157,9 +164,11 @@ def job_constraints(prefix: str) -> list:
 class Job(TimestampedModel):
     """What a training and a prediction job share: the lifecycle kept by ai.services."""
 
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
-    priority = models.SmallIntegerField(default=0)
-    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING, db_default=JobStatus.PENDING
+    )
+    priority = models.SmallIntegerField(default=0, db_default=0)
+    parameters = models.JSONField(default=dict, db_default={}, blank=True)
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices, null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -167,8 +176,8 @@ class Job(TimestampedModel):
     queued_at = models.DateTimeField(db_default=Now())
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    progress_percent = models.SmallIntegerField(default=0)
-    attempts = models.IntegerField(default=0)
+    progress_percent = models.SmallIntegerField(default=0, db_default=0)
+    attempts = models.IntegerField(default=0, db_default=0)
     task_id = models.CharField(max_length=255, null=True, blank=True, help_text="The queue's id.")
     error_message = models.TextField(null=True, blank=True)
 
@@ -184,7 +193,7 @@ class ModelTrainingJob(Job):
     model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="training_jobs")
     training_data_start = models.DateTimeField(null=True, blank=True)
     training_data_end = models.DateTimeField(null=True, blank=True)
-    resulting_metrics = models.JSONField(default=dict, blank=True)
+    resulting_metrics = models.JSONField(default=dict, db_default={}, blank=True)
     artifact_path = models.CharField(max_length=500, null=True, blank=True)
 
     class Meta(Job.Meta):
@@ -213,8 +222,8 @@ class ModelPredictionJob(Job):
         "sectors.Sector", on_delete=models.CASCADE, null=True, blank=True, related_name="prediction_jobs"
     )
     scheduled_for = models.DateTimeField(null=True, blank=True)
-    predictions_count = models.IntegerField(default=0)
-    output = models.JSONField(default=dict, blank=True)
+    predictions_count = models.IntegerField(default=0, db_default=0)
+    output = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta(Job.Meta):
         db_table = "model_prediction_jobs"

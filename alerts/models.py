@@ -37,17 +37,17 @@ class NotificationChannel(TimestampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_channels"
     )
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
-    name = models.CharField(max_length=100, blank=True, default="")
-    email = models.EmailField(blank=True, default="")
-    url = models.URLField(max_length=500, blank=True, default="")
+    name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    email = models.EmailField(blank=True, default="", db_default="")
+    url = models.URLField(max_length=500, blank=True, default="", db_default="")
     # The webhook's HMAC key: kept in clear because every delivery is signed with it; never shown.
-    secret = models.CharField(max_length=128, blank=True, default="")
-    chat_id = models.CharField(max_length=64, blank=True, default="")
+    secret = models.CharField(max_length=128, blank=True, default="", db_default="")
+    chat_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     is_active = models.BooleanField(default=True, db_default=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     # SHA-256 of the email confirmation token (the token itself is only in the mail).
-    verification_digest = models.CharField(max_length=64, blank=True, default="")
-    last_error = models.TextField(blank=True, default="")
+    verification_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
+    last_error = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         db_table = "notification_channels"
@@ -98,7 +98,7 @@ class AlertRule(TimestampedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules"
     )
-    name = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=100, blank=True, default="", db_default="")
     kind = models.CharField(max_length=20, choices=RuleKind.choices)
     asset = models.ForeignKey(
         "assets.Asset",
@@ -108,16 +108,18 @@ class AlertRule(TimestampedModel):
         related_name="alert_rules",
         db_index=False,  # idx_alert_rule_series leads with it
     )
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, default=Timeframe.D1)
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, default=Timeframe.D1, db_default=Timeframe.D1
+    )
     level = models.DecimalField(**PRICE, null=True, blank=True)
-    indicator = models.CharField(max_length=30, blank=True, default="")
+    indicator = models.CharField(max_length=30, blank=True, default="", db_default="")
     window = models.DurationField(null=True, blank=True)
     percent = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     watchlist = models.ForeignKey(
         "selection.Watchlist", on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules"
     )
-    signal_type = models.CharField(max_length=4, blank=True, default="")
-    model_type = models.CharField(max_length=30, blank=True, default="")
+    signal_type = models.CharField(max_length=4, blank=True, default="", db_default="")
+    model_type = models.CharField(max_length=30, blank=True, default="", db_default="")
     max_age = models.DurationField(null=True, blank=True)
     # Set when the rule mirrors a watchlist item's alert_price_above/below (services.watchlist_rules_sync).
     watchlist_asset = models.ForeignKey(
@@ -193,8 +195,8 @@ class AlertFiring(models.Model):
     observed_at = models.DateTimeField(null=True, blank=True)  # the time of the data that fired it
     value = models.DecimalField(**PRICE, null=True, blank=True)
     title = models.CharField(max_length=200)
-    message = models.TextField(blank=True, default="")
-    payload = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True, default="", db_default="")
+    payload = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         db_table = "alert_firings"
@@ -216,8 +218,8 @@ class Notification(models.Model):
         AlertFiring, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, default="")
-    payload = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True, default="", db_default="")
+    payload = models.JSONField(default=dict, db_default={}, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -257,7 +259,7 @@ class NotificationDelivery(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)  # a worker's claim while SENDING
     # The same key on every attempt: a receiver that saw it already answers 2xx and does nothing.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    last_error = models.TextField(blank=True, default="")
+    last_error = models.TextField(blank=True, default="", db_default="")
     response_status = models.IntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())

@@ -25,9 +25,9 @@ class Asset(ActiveMixin, TimestampedModel):
     name = models.CharField(max_length=100)
     asset_type = models.CharField(max_length=20, choices=AssetType.choices)
     quote_currency = models.CharField(max_length=10, null=True, blank=True)
-    external_ids = models.JSONField(null=True, blank=True, default=dict)
+    external_ids = models.JSONField(null=True, blank=True, default=dict, db_default={})
     logo_url = models.TextField(null=True, blank=True)
-    links = models.JSONField(null=True, blank=True, default=dict)
+    links = models.JSONField(null=True, blank=True, default=dict, db_default={})
     description = models.TextField(null=True, blank=True)
 
     market_cap = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
@@ -44,14 +44,14 @@ class Asset(ActiveMixin, TimestampedModel):
     ath_date = models.DateTimeField(null=True, blank=True)
     atl = models.DecimalField(**PRICE, null=True, blank=True)
     atl_date = models.DateTimeField(null=True, blank=True)
-    metrics_details = models.JSONField(null=True, blank=True, default=dict)
+    metrics_details = models.JSONField(null=True, blank=True, default=dict, db_default={})
 
-    timeframe_usage = models.JSONField(null=True, blank=True, default=dict)
+    timeframe_usage = models.JSONField(null=True, blank=True, default=dict, db_default={})
     last_accessed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    access_count = models.IntegerField(default=0)
-    is_supported = models.BooleanField(default=True)
-    data_quality_score = models.IntegerField(default=100)
-    data_source = models.CharField(max_length=20, default="coingecko", db_index=True)
+    access_count = models.IntegerField(default=0, db_default=0)
+    is_supported = models.BooleanField(default=True, db_default=True)
+    data_quality_score = models.IntegerField(default=100, db_default=100)
+    data_source = models.CharField(max_length=20, default="coingecko", db_default="coingecko", db_index=True)
     last_price_update = models.DateTimeField(null=True, blank=True)
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
@@ -119,11 +119,11 @@ class Candle(ValidationMixin, TimestampedModel):
     high_price = models.DecimalField(**PRICE)
     low_price = models.DecimalField(**PRICE)
     close_price = models.DecimalField(**PRICE)
-    volume = models.DecimalField(max_digits=38, decimal_places=8, default=0)
+    volume = models.DecimalField(max_digits=38, decimal_places=8, default=0, db_default=0)
     market_cap = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
     trade_count = models.IntegerField(null=True, blank=True)
     vwap = models.DecimalField(**PRICE, null=True, blank=True)
-    technical_indicators = models.JSONField(null=True, blank=True, default=dict)
+    technical_indicators = models.JSONField(null=True, blank=True, default=dict, db_default={})
     # A price point (e.g. a CoinGecko daily price) has no traded range: open = high = low = close
     # by construction, so nothing derived from high and low (ATR, True Range) is computed on it.
     is_price_point = models.BooleanField(
@@ -225,9 +225,13 @@ class AssetDeletion(TimestampedModel):
 
     asset = models.ForeignKey(Asset, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     symbol = models.CharField(max_length=20, help_text="The asset's symbol, kept once it is gone.")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
-    candles_total = models.BigIntegerField(default=0, help_text="Live and archived candles to delete.")
-    candles_deleted = models.BigIntegerField(default=0)
+    status = models.CharField(
+        max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING, db_default=JobStatus.PENDING
+    )
+    candles_total = models.BigIntegerField(
+        default=0, db_default=0, help_text="Live and archived candles to delete."
+    )
+    candles_deleted = models.BigIntegerField(default=0, db_default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -35,7 +35,7 @@ class TimestampedModel(models.Model):
 
 
 class ActiveMixin(models.Model):
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         abstract = True
@@ -97,7 +97,7 @@ class UserTrackingMixin(models.Model):
 
 
 class ValidationMixin(models.Model):
-    is_validated = models.BooleanField(default=False)
+    is_validated = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         abstract = True
@@ -106,7 +106,7 @@ class ValidationMixin(models.Model):
 class AIAnalysisMixin(models.Model):
     ai_confidence_score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     signal_agreement_score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
-    analysis_data = models.JSONField(default=dict, blank=True)
+    analysis_data = models.JSONField(default=dict, db_default={}, blank=True)
     # Written by a model whose training data covered this row's time: what the model learnt, not
     # what it would have said then. No model, evaluation or alert reads such rows; the API and
     # the admin hide them unless asked.

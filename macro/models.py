@@ -54,9 +54,9 @@ class MetricsSnapshot(ValidationMixin, TimestampedModel):
 
     liquidations_long = _decimal(30, 2)
     liquidations_short = _decimal(30, 2)
-    liquidation_zones = models.JSONField(null=True, blank=True, default=list)
+    liquidation_zones = models.JSONField(null=True, blank=True, default=list, db_default=[])
 
-    extended_metrics = models.JSONField(null=True, blank=True, default=dict)
+    extended_metrics = models.JSONField(null=True, blank=True, default=dict, db_default={})
 
     btc_eth_correlation_30d = _decimal(6, 4)
     btc_sp500_correlation_30d = _decimal(6, 4)
@@ -68,10 +68,10 @@ class MetricsSnapshot(ValidationMixin, TimestampedModel):
     new_lows_24h = models.IntegerField(null=True, blank=True)
     momentum_index = _decimal(8, 4)
 
-    data_quality_flags = models.JSONField(null=True, blank=True, default=dict)
+    data_quality_flags = models.JSONField(null=True, blank=True, default=dict, db_default={})
     snapshot_version = models.CharField(max_length=50, null=True, blank=True)
-    has_anomalies = models.BooleanField(default=False)
-    data_source = models.CharField(max_length=20, default="aggregated")
+    has_anomalies = models.BooleanField(default=False, db_default=False)
+    data_source = models.CharField(max_length=20, default="aggregated", db_default="aggregated")
 
     data_collection_started = models.DateTimeField(null=True, blank=True)
     data_collection_completed = models.DateTimeField(null=True, blank=True)
@@ -109,15 +109,15 @@ class AIRegimeAnalysis(AIAnalysisMixin, TimestampedModel):
     analysis_time = models.DateTimeField()
     regime = models.CharField(max_length=20, choices=MarketRegime.choices)
     # regime -> probability, summing to 1 within 0.01 (checked by the service that writes them).
-    regime_probabilities = models.JSONField(default=dict, blank=True)
+    regime_probabilities = models.JSONField(default=dict, db_default={}, blank=True)
     previous_regime = models.CharField(max_length=20, choices=MarketRegime.choices, null=True, blank=True)
-    regime_changed = models.BooleanField(default=False)
-    regime_duration_days = models.IntegerField(default=0)
+    regime_changed = models.BooleanField(default=False, db_default=False)
+    regime_duration_days = models.IntegerField(default=0, db_default=0)
     trend_strength = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     volatility_level = models.CharField(max_length=10, choices=RiskLevel.choices, null=True, blank=True)
     risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, null=True, blank=True)
-    key_drivers = models.JSONField(default=list, blank=True)
-    summary = models.TextField(blank=True, default="")
+    key_drivers = models.JSONField(default=list, db_default=[], blank=True)
+    summary = models.TextField(blank=True, default="", db_default="")
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "ai_regime_analyses"

@@ -22,16 +22,16 @@ class Sector(ActiveMixin, TimestampedModel):
     api_slug_field = "slug"  # the API takes a sector by id or slug (cryptopredict.api.base)
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(blank=True, default="", db_default="")
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
     )
-    color = models.CharField(max_length=7, default="#808080", help_text="#rrggbb")
-    sort_order = models.IntegerField(default=0)
+    color = models.CharField(max_length=7, default="#808080", db_default="#808080", help_text="#rrggbb")
+    sort_order = models.IntegerField(default=0, db_default=0)
     total_market_cap = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
     total_volume_24h = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
-    asset_count = models.IntegerField(default=0)
-    metadata = models.JSONField(default=dict, blank=True)
+    asset_count = models.IntegerField(default=0, db_default=0)
+    metadata = models.JSONField(default=dict, db_default={}, blank=True)
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
     change_history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -58,8 +58,8 @@ class SectorHistory(TimestampedModel):
     market_cap_change_24h = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     dominance = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     avg_price_change_24h = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
-    asset_count = models.IntegerField(default=0)
-    top_performers = models.JSONField(default=list, blank=True)
+    asset_count = models.IntegerField(default=0, db_default=0)
+    top_performers = models.JSONField(default=list, db_default=[], blank=True)
 
     class Meta:
         db_table = "sector_history"
@@ -84,10 +84,15 @@ class SectorMapping(UserTrackingMixin, TimestampedModel):
         "assets.Asset", on_delete=models.CASCADE, related_name="sector_mappings", db_index=False
     )
     sector = models.ForeignKey(Sector, on_delete=models.CASCADE, related_name="mappings")
-    weight = models.DecimalField(max_digits=5, decimal_places=2, default=100)
-    is_primary = models.BooleanField(default=False)
-    confidence = models.DecimalField(**UNIT, default=1)
-    source = models.CharField(max_length=10, choices=MappingSource.choices, default=MappingSource.MANUAL)
+    weight = models.DecimalField(max_digits=5, decimal_places=2, default=100, db_default=100)
+    is_primary = models.BooleanField(default=False, db_default=False)
+    confidence = models.DecimalField(**UNIT, default=1, db_default=1)
+    source = models.CharField(
+        max_length=10,
+        choices=MappingSource.choices,
+        default=MappingSource.MANUAL,
+        db_default=MappingSource.MANUAL,
+    )
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
     change_history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -123,16 +128,23 @@ class AISectorAnalysis(AIAnalysisMixin, TimestampedModel):
         "ai.ModelPredictionJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     analysis_time = models.DateTimeField()
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, default=Timeframe.D1)
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, default=Timeframe.D1, db_default=Timeframe.D1
+    )
     momentum_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     relative_strength = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     performance_rank = models.IntegerField(null=True, blank=True)
-    outlook = models.CharField(max_length=10, choices=Outlook.choices, default=Outlook.NEUTRAL)
-    rotation_signal = models.CharField(
-        max_length=10, choices=RotationSignal.choices, default=RotationSignal.NEUTRAL
+    outlook = models.CharField(
+        max_length=10, choices=Outlook.choices, default=Outlook.NEUTRAL, db_default=Outlook.NEUTRAL
     )
-    key_assets = models.JSONField(default=list, blank=True)
-    summary = models.TextField(blank=True, default="")
+    rotation_signal = models.CharField(
+        max_length=10,
+        choices=RotationSignal.choices,
+        default=RotationSignal.NEUTRAL,
+        db_default=RotationSignal.NEUTRAL,
+    )
+    key_assets = models.JSONField(default=list, db_default=[], blank=True)
+    summary = models.TextField(blank=True, default="", db_default="")
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "ai_sector_analyses"
@@ -167,13 +179,19 @@ class AICrossSectorAnalysis(AIAnalysisMixin, TimestampedModel):
         "ai.ModelPredictionJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     analysis_time = models.DateTimeField()
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, default=Timeframe.D1)
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, default=Timeframe.D1, db_default=Timeframe.D1
+    )
     rotation_phase = models.CharField(max_length=12, choices=RotationPhase.choices)
-    leading_sectors = models.JSONField(default=list, blank=True, help_text="Sector ids, ranked.")
-    lagging_sectors = models.JSONField(default=list, blank=True, help_text="Sector ids, ranked.")
-    correlation_matrix = models.JSONField(default=dict, blank=True)
+    leading_sectors = models.JSONField(
+        default=list, db_default=[], blank=True, help_text="Sector ids, ranked."
+    )
+    lagging_sectors = models.JSONField(
+        default=list, db_default=[], blank=True, help_text="Sector ids, ranked."
+    )
+    correlation_matrix = models.JSONField(default=dict, db_default={}, blank=True)
     market_breadth = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
-    summary = models.TextField(blank=True, default="")
+    summary = models.TextField(blank=True, default="", db_default="")
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "ai_cross_sector_analyses"
@@ -202,9 +220,11 @@ class SectorRotationFlow(TimestampedModel):
     to_sector = models.ForeignKey(Sector, on_delete=models.CASCADE, related_name="inflows")
     flow_strength = models.DecimalField(max_digits=5, decimal_places=4)
     estimated_flow_usd = models.DecimalField(max_digits=30, decimal_places=2, null=True, blank=True)
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, default=Timeframe.D1)
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, default=Timeframe.D1, db_default=Timeframe.D1
+    )
     detected_at = models.DateTimeField()
-    confidence = models.DecimalField(**UNIT, default=0)
+    confidence = models.DecimalField(**UNIT, default=0, db_default=0)
 
     class Meta:
         db_table = "sector_rotation_flows"

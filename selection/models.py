@@ -38,10 +38,10 @@ def owned_list_constraints(prefix: str) -> list:
 class Watchlist(ActiveMixin, SoftDeleteMixin, TimestampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlists")
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True, default="")
-    is_default = models.BooleanField(default=False)
-    is_public = models.BooleanField(default=False)
-    sort_order = models.IntegerField(default=0)
+    description = models.TextField(blank=True, default="", db_default="")
+    is_default = models.BooleanField(default=False, db_default=False)
+    is_public = models.BooleanField(default=False, db_default=False)
+    sort_order = models.IntegerField(default=0, db_default=0)
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
     change_history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -58,8 +58,8 @@ class Watchlist(ActiveMixin, SoftDeleteMixin, TimestampedModel):
 class WatchlistAsset(UserTrackingMixin, TimestampedModel):
     watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="items", db_index=False)
     asset = models.ForeignKey("assets.Asset", on_delete=models.PROTECT, related_name="watchlist_assets")
-    sort_order = models.IntegerField(default=0)
-    notes = models.TextField(blank=True, default="")
+    sort_order = models.IntegerField(default=0, db_default=0)
+    notes = models.TextField(blank=True, default="", db_default="")
     target_price = models.DecimalField(**PRICE, null=True, blank=True)
     alert_price_above = models.DecimalField(**PRICE, null=True, blank=True)
     alert_price_below = models.DecimalField(**PRICE, null=True, blank=True)
@@ -92,17 +92,22 @@ class WatchlistAsset(UserTrackingMixin, TimestampedModel):
 class Portfolio(ActiveMixin, SoftDeleteMixin, TimestampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portfolios")
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True, default="")
-    base_currency = models.CharField(max_length=10, default="USD")
-    is_default = models.BooleanField(default=False)
-    is_public = models.BooleanField(default=False)
-    risk_profile = models.CharField(max_length=12, choices=RiskProfile.choices, default=RiskProfile.MODERATE)
+    description = models.TextField(blank=True, default="", db_default="")
+    base_currency = models.CharField(max_length=10, default="USD", db_default="USD")
+    is_default = models.BooleanField(default=False, db_default=False)
+    is_public = models.BooleanField(default=False, db_default=False)
+    risk_profile = models.CharField(
+        max_length=12,
+        choices=RiskProfile.choices,
+        default=RiskProfile.MODERATE,
+        db_default=RiskProfile.MODERATE,
+    )
     # When on, a buy must be covered by cash_balance and a sell adds to it.
-    track_cash = models.BooleanField(default=False)
-    cash_balance = models.DecimalField(max_digits=20, decimal_places=8, default=0)
+    track_cash = models.BooleanField(default=False, db_default=False)
+    cash_balance = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
     # Cached totals, recomputed by the service that executes trades.
-    total_value = models.DecimalField(**MONEY, default=0)
-    total_cost_basis = models.DecimalField(**MONEY, default=0)
+    total_value = models.DecimalField(**MONEY, default=0, db_default=0)
+    total_cost_basis = models.DecimalField(**MONEY, default=0, db_default=0)
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
     change_history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -125,10 +130,10 @@ class PortfolioAsset(TimestampedModel):
         Portfolio, on_delete=models.CASCADE, related_name="holdings", db_index=False
     )
     asset = models.ForeignKey("assets.Asset", on_delete=models.PROTECT, related_name="portfolio_assets")
-    quantity = models.DecimalField(**MONEY, default=0)
-    average_buy_price = models.DecimalField(**PRICE, default=0)
-    cost_basis = models.DecimalField(**MONEY, default=0)
-    realized_pnl = models.DecimalField(**MONEY, default=0)
+    quantity = models.DecimalField(**MONEY, default=0, db_default=0)
+    average_buy_price = models.DecimalField(**PRICE, default=0, db_default=0)
+    cost_basis = models.DecimalField(**MONEY, default=0, db_default=0)
+    realized_pnl = models.DecimalField(**MONEY, default=0, db_default=0)
     target_allocation = models.DecimalField(**SCORE, null=True, blank=True)
     first_purchase_at = models.DateTimeField(null=True, blank=True)
     last_transaction_at = models.DateTimeField(null=True, blank=True)
@@ -161,9 +166,9 @@ class AIWatchlistAnalysis(AIAnalysisMixin, TimestampedModel):
     overall_score = models.DecimalField(**SCORE, null=True, blank=True)
     diversification_score = models.DecimalField(**SCORE, null=True, blank=True)
     risk_score = models.DecimalField(**SCORE, null=True, blank=True)
-    asset_scores = models.JSONField(default=dict, blank=True, help_text="Asset id -> score.")
-    recommendations = models.JSONField(default=list, blank=True)
-    summary = models.TextField(blank=True, default="")
+    asset_scores = models.JSONField(default=dict, db_default={}, blank=True, help_text="Asset id -> score.")
+    recommendations = models.JSONField(default=list, db_default=[], blank=True)
+    summary = models.TextField(blank=True, default="", db_default="")
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "ai_watchlist_analyses"
@@ -200,9 +205,9 @@ class AIPortfolioAnalysis(AIAnalysisMixin, TimestampedModel):
     sharpe_ratio = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     max_drawdown = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     rebalancing = models.JSONField(
-        default=dict, blank=True, help_text="Asset id -> target weight and action."
+        default=dict, db_default={}, blank=True, help_text="Asset id -> target weight and action."
     )
-    summary = models.TextField(blank=True, default="")
+    summary = models.TextField(blank=True, default="", db_default="")
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "ai_portfolio_analyses"

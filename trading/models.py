@@ -33,17 +33,24 @@ class AITradingSignal(AIAnalysisMixin, TimestampedModel):
         "sectors.AISectorAnalysis", on_delete=models.SET_NULL, null=True, blank=True, related_name="signals"
     )
     signal_type = models.CharField(max_length=4, choices=SignalType.choices)
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, default=Timeframe.D1)
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, default=Timeframe.D1, db_default=Timeframe.D1
+    )
     strength = models.DecimalField(max_digits=5, decimal_places=4)
     entry_price = models.DecimalField(**PRICE, null=True, blank=True)
     target_price = models.DecimalField(**PRICE, null=True, blank=True)
     stop_loss = models.DecimalField(**PRICE, null=True, blank=True)
     risk_reward_ratio = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     time_horizon_hours = models.IntegerField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=SignalStatus.choices, default=SignalStatus.ACTIVE)
+    status = models.CharField(
+        max_length=10,
+        choices=SignalStatus.choices,
+        default=SignalStatus.ACTIVE,
+        db_default=SignalStatus.ACTIVE,
+    )
     generated_at = models.DateTimeField()
     expires_at = models.DateTimeField()
-    reasoning = models.JSONField(default=dict, blank=True)
+    reasoning = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "ai_trading_signals"
@@ -103,16 +110,21 @@ class TradeAction(TimestampedModel):
         AITradingSignal, on_delete=models.SET_NULL, null=True, blank=True, related_name="trade_actions"
     )
     action_type = models.CharField(max_length=4, choices=ActionType.choices)
-    status = models.CharField(max_length=10, choices=TradeStatus.choices, default=TradeStatus.PENDING)
+    status = models.CharField(
+        max_length=10,
+        choices=TradeStatus.choices,
+        default=TradeStatus.PENDING,
+        db_default=TradeStatus.PENDING,
+    )
     quantity = models.DecimalField(**MONEY)
     price = models.DecimalField(**PRICE)
-    fee = models.DecimalField(max_digits=20, decimal_places=8, default=0)
-    fee_currency = models.CharField(max_length=10, default="USD")
+    fee = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
+    fee_currency = models.CharField(max_length=10, default="USD", db_default="USD")
     total_value = models.DecimalField(**MONEY, help_text="quantity * price")
     executed_at = models.DateTimeField(null=True, blank=True)
     exchange = models.CharField(max_length=50, null=True, blank=True)
     external_order_id = models.CharField(max_length=100, null=True, blank=True)
-    notes = models.TextField(blank=True, default="")
+    notes = models.TextField(blank=True, default="", db_default="")
 
     # Old and new values of each change (django-simple-history); pruned by clean_old_history.
     change_history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -169,7 +181,7 @@ class PortfolioAssetAnalysis(AIAnalysisMixin, TimestampedModel):
     suggested_allocation = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     risk_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     unrealized_pnl_pct = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
-    summary = models.TextField(blank=True, default="")
+    summary = models.TextField(blank=True, default="", db_default="")
 
     class Meta(AIAnalysisMixin.Meta):
         db_table = "portfolio_asset_analyses"

@@ -50,16 +50,27 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteMixin, TimestampedModel
     email = models.EmailField(max_length=255, unique=True)
     first_name = models.CharField(max_length=50, null=True, blank=True)
     last_name = models.CharField(max_length=50, null=True, blank=True)
-    role = models.CharField(max_length=10, choices=UserRole.choices, default=UserRole.PUBLIC)
+    role = models.CharField(
+        max_length=10, choices=UserRole.choices, default=UserRole.PUBLIC, db_default=UserRole.PUBLIC
+    )
+    # PermissionsMixin's field, with the database default every NOT NULL default has here.
+    is_superuser = models.BooleanField(
+        "superuser status",
+        default=False,
+        db_default=False,
+        help_text="Designates that this user has all permissions without explicitly assigning them.",
+    )
 
-    is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May log in to the admin console.")
-    is_verified = models.BooleanField(default=False)
-    login_count = models.IntegerField(null=True, blank=True, default=0)
+    is_active = models.BooleanField(default=True, db_default=True)
+    is_staff = models.BooleanField(
+        default=False, db_default=False, help_text="May log in to the admin console."
+    )
+    is_verified = models.BooleanField(default=False, db_default=False)
+    login_count = models.IntegerField(null=True, blank=True, default=0, db_default=0)
 
-    preferences = models.JSONField(null=True, blank=True, default=dict)
-    timezone = models.CharField(max_length=50, null=True, blank=True, default="UTC")
-    language = models.CharField(max_length=10, default="en")
+    preferences = models.JSONField(null=True, blank=True, default=dict, db_default={})
+    timezone = models.CharField(max_length=50, null=True, blank=True, default="UTC", db_default="UTC")
+    language = models.CharField(max_length=10, default="en", db_default="en")
 
     bio = models.TextField(null=True, blank=True)
     profile_picture_url = models.URLField(max_length=500, null=True, blank=True)
@@ -69,7 +80,7 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteMixin, TimestampedModel
     reset_password_expires = models.DateTimeField(null=True, blank=True)
     email_verification_token = models.CharField(max_length=255, null=True, blank=True)
     email_verification_expires = models.DateTimeField(null=True, blank=True)
-    failed_login_attempts = models.IntegerField(null=True, blank=True, default=0)
+    failed_login_attempts = models.IntegerField(null=True, blank=True, default=0, db_default=0)
     lockout_expires = models.DateTimeField(null=True, blank=True)
 
     referral_code = models.CharField(
@@ -78,15 +89,18 @@ class User(AbstractBaseUser, PermissionsMixin, SoftDeleteMixin, TimestampedModel
     referred_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals"
     )
-    referral_count = models.IntegerField(null=True, blank=True, default=0)
+    referral_count = models.IntegerField(null=True, blank=True, default=0, db_default=0)
 
-    account_balance = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True, default=0)
+    account_balance = models.DecimalField(
+        max_digits=15, decimal_places=2, null=True, blank=True, default=0, db_default=0
+    )
     subscription_plan = models.CharField(
         max_length=20,
         choices=SubscriptionPlan.choices,
         null=True,
         blank=True,
         default=SubscriptionPlan.FREE,
+        db_default=SubscriptionPlan.FREE,
     )
     subscription_expires_at = models.DateTimeField(null=True, blank=True)
 
@@ -148,14 +162,14 @@ class UserSession(TimestampedModel):
     # SHA-256 digests of the bearer tokens, which are handed out once at login.
     session_token = models.CharField(max_length=255, unique=True)
     refresh_token = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    device_info = models.JSONField(null=True, blank=True, default=dict)
+    device_info = models.JSONField(null=True, blank=True, default=dict, db_default={})
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    is_active = models.BooleanField(null=True, blank=True, default=True)
+    is_active = models.BooleanField(null=True, blank=True, default=True, db_default=True)
     # expires_at ends the access token; refresh_expires_at ends the session (fixed at login).
     expires_at = models.DateTimeField(null=True, blank=True)
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
     # Digests of refresh tokens already rotated out: presenting one again revokes the session.
-    rotated_refresh_tokens = models.JSONField(default=list, blank=True)
+    rotated_refresh_tokens = models.JSONField(default=list, db_default=[], blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -178,7 +192,7 @@ class UserActivity(models.Model):
     entity_type = models.CharField(max_length=50, null=True, blank=True)
     entity_id = models.BigIntegerField(null=True, blank=True)
     action = models.CharField(max_length=50, db_index=True)
-    details = models.JSONField(null=True, blank=True, default=dict)
+    details = models.JSONField(null=True, blank=True, default=dict, db_default={})
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False, db_index=True)
