@@ -274,7 +274,7 @@ TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Firings (with their notifications and deliveries) older than this are deleted daily.
 ALERT_RETENTION_DAYS = env.int("ALERT_RETENTION_DAYS", default=180)
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE |= {
     "alerts-deliveries-dispatch": {"task": "alerts.deliveries_dispatch", "schedule": 60.0},
     "alerts-stale-check": {"task": "alerts.stale_check", "schedule": 300.0},
     "alerts-prune": {"task": "alerts.prune", "schedule": 86400.0},

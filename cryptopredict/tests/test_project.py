@@ -84,3 +84,14 @@ def test_decimal_fit_refuses_what_the_column_cannot_hold():
     assert decimal_fit(999999.9999, 4, digits=10) == Decimal("999999.9999")
     assert decimal_fit(1e6, 4, digits=10) is None
     assert decimal_fit(-1e6, 4, digits=10) is None
+
+
+def test_beat_schedule_holds_every_app_s_periodic_task():
+    """Each app adds its periodic tasks to the one schedule; none replaces another's."""
+    from cryptopredict.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    expected = {"backoffice.history_prune", "alerts.deliveries_dispatch", "alerts.stale_check"}
+    assert expected | {"alerts.prune"} <= tasks
+    app.loader.import_default_modules()
+    assert tasks <= set(app.tasks), "scheduled tasks that no app registers"
