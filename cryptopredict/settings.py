@@ -175,7 +175,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# REST API (the contract is design/api.md; the framework is cryptopredict/api/).
+# REST API (the contract is docs/api.md; the framework is cryptopredict/api/).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "cryptopredict.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [

@@ -24,7 +24,7 @@ class IsAlertOwner(IsOwnerRole):
 
 
 class OwnMixin:
-    """design/api.md's own objects: one's own rows; admins and staff with the view permission read
+    """docs/api.md's own objects: one's own rows; admins and staff with the view permission read
     everyone's (and write only their own). Someone else's row is 404."""
 
     permission_classes = [IsAlertOwner]

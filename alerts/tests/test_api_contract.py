@@ -16,7 +16,7 @@ def row(*codes) -> dict:
     return dict(zip(ROLES, codes, strict=True))
 
 
-# design/api.md, own objects: admins and staff holding the view permission read everyone's;
+# docs/api.md, own objects: admins and staff holding the view permission read everyone's;
 # nobody but the owner writes (404, not 403: no existence leak).
 OWNED = {
     "list": row(401, 403, 200, 200, 200, 200, 200),

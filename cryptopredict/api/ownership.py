@@ -1,6 +1,6 @@
 """Who sees and changes owned objects (watchlists, portfolios and what hangs from them).
 
-The rules of design/api.md: guests get 403; public users do everything on their own objects and
+The rules of docs/api.md: guests get 403; public users do everything on their own objects and
 read other users' objects that are public; admins (and staff holding the view permission) read
 everything. Someone else's private object is 404, and so is any write to someone else's object:
 the write queryset holds only the user's own rows. Rows under a soft-deleted watchlist or

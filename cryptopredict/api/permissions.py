@@ -1,4 +1,4 @@
-"""Who may do what through the API (the table in design/api.md).
+"""Who may do what through the API (the table in docs/api.md).
 
 - anonymous: 401 everywhere (the auth endpoints excepted);
 - guest and public users: read market data and AI;
@@ -43,7 +43,7 @@ def can_write(user, model, action: str, codename: str | None = None) -> bool:
 def reads_all(user, model) -> bool:
     """Return whether the user may read every row of `model`, whoever it belongs to.
 
-    Admins may, and staff holding the model's view permission (design/api.md: "read all").
+    Admins may, and staff holding the model's view permission (docs/api.md: "read all").
     """
     if is_admin(user):
         return True

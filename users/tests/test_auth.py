@@ -1,4 +1,4 @@
-"""The authentication flows of design/api.md, end to end through the HTTP API."""
+"""The authentication flows of docs/api.md, end to end through the HTTP API."""
 
 from datetime import timedelta
 
