@@ -186,6 +186,7 @@ class ModelEvaluationAdmin(BaseAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["figures"] = selectors.evaluation_figures(obj)
+            context["verdict"] = selectors.evaluation_verdict(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

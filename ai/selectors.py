@@ -113,3 +113,50 @@ def evaluation_figures(evaluation: ModelEvaluation) -> dict:
             }
         )
     return {"baselines": [name.replace("_", " ") for name in baselines], "rows": rows}
+
+
+# How the pass mark names what it compared: metric key -> label, formatter.
+COMPARED = {
+    "sharpe_ratio": ("Sharpe ratio", formatting.number),
+    "balanced_accuracy": ("Balanced accuracy", formatting.number),
+    "cohen_kappa": ("Cohen's kappa", formatting.number),
+}
+
+
+def evaluation_verdict(evaluation: ModelEvaluation) -> dict:
+    """Return the pass mark as the admin shows it: one row per baseline and compared figure.
+
+    Read from metrics["comparison"] (and "comparison_kappa" of classifiers): the model's and
+    the baseline's figure, their difference with its 95% interval and p-value, the margin, and
+    whether the model beats that baseline (the difference and the interval's lower bound above
+    the margin, ai.evaluation.beats); `passed` is the evaluation's own verdict.
+    """
+    # Imported here: ai.evaluation pulls numpy and pandas, which the other reads do not need.
+    from .evaluation import beats
+
+    metrics = evaluation.metrics or {}
+    rows = []
+    for key in ("comparison", "comparison_kappa"):
+        for name, entry in sorted((metrics.get(key) or {}).items()):
+            label, show = COMPARED.get(entry.get("metric"), (entry.get("metric"), formatting.number))
+
+            def shown(value, show=show):
+                return formatting.EMPTY if value is None else show(value)
+
+            low, high, p_value = entry.get("ci_low"), entry.get("ci_high"), entry.get("p_value")
+            rows.append(
+                {
+                    "baseline": name.replace("_", " "),
+                    "figure": label,
+                    "model": shown(entry.get("model")),
+                    "value": shown(entry.get("baseline")),
+                    "difference": shown(entry.get("difference")),
+                    "interval": formatting.EMPTY if low is None else f"[{show(low)}, {show(high)}]",
+                    "p_value": formatting.EMPTY
+                    if p_value is None
+                    else formatting.number(p_value, decimals=3),
+                    "margin": shown(entry.get("margin")),
+                    "beats": beats(entry),
+                }
+            )
+    return {"rows": rows, "passed": evaluation.passed}
