@@ -9,7 +9,9 @@ A bar is known at its close, one bar after its stamp: a candle, snapshot or anal
 Each run retrains a trainable model first, writes the model's predictions afresh (its own
 earlier rows are deleted) and runs its walk-forward evaluation without storing it. Every output
 at or before `at` (AI rows by their time, the walk-forward's decisions) must come out the same;
-in-sample rows, which a model's training data covered by definition, are counted apart.
+in-sample rows, which a model's training data covered by definition, are counted apart. A
+model that analyses only the latest close (`lookahead_as_of_bars` on its architecture) is rerun
+as of each of that many bars up to `at` instead, so that it has outputs at or before `at`.
 """
 
 from dataclasses import dataclass, field

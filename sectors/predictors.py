@@ -214,6 +214,12 @@ class SectorRotation:
             "opens": opens.loc[period],
             "closes": levels.loc[period],
             "decisions": choice,
+            "execution": {
+                "opens": "estimated, not traded: no sector index has stored opens, so each index's open "
+                "is its previous close moved by its members' cap-weighted overnight gaps (open / "
+                "previous close); a member stored as price points has its close as its open, so there "
+                "the whole day's move counts as the gap and the fill is at that day's close",
+            },
             "benchmark": "market",
             "benchmark_history": levels["market"],
             "period_start": period[0],
@@ -223,7 +229,7 @@ class SectorRotation:
                 "switches": int((choice != choice.shift(1)).iloc[1:].sum()),
             },
             "notes": "rotation into the leading sector with the best RS-momentum, else the market index; "
-            "filled at the next bar's open",
+            "filled at the next bar's open, estimated from the members' overnight gaps",
         }
 
     def predict(self, *, model, job, scope) -> int:

@@ -143,6 +143,9 @@ def test_rotation_backtest_against_the_market(sectors):
     comparison = evaluation.metrics["comparison"]
     assert evaluation.passed == all(e["difference"] > 0 and e["ci_low"] > 0 for e in comparison.values())
     assert evaluation.metrics["execution"]["rule"] == "next_bar_open"
+    # No sector index has traded opens: the evaluation says its fills are estimated.
+    assert evaluation.metrics["execution"]["opens"].startswith("estimated, not traded")
+    assert "estimated from the members' overnight gaps" in evaluation.notes
     assert set(evaluation.curves["monthly_returns"]) == {"model", "buy_and_hold", "sma_200"}
 
 
