@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from ai.tests.test_worker import database_url
 from assets.models import PriceData
 from assets.tests.factories import AssetFactory
+from cryptopredict.testing.celery import database_url
 from marketdata.models import KnownGap, SyncState
 from marketdata.services.candles import SyncError, candles_sync
 
