@@ -230,13 +230,11 @@ def candle_bars(frames: dict, asset_id, index) -> pd.DataFrame:
 
 
 def price_point_spans(price_point: pd.Series) -> dict:
-    """Return how many bars are price points, and the first and last of them."""
-    points = price_point[price_point]
-    return {
-        "bars": len(points),
-        "first": points.index[0].isoformat() if len(points) else None,
-        "last": points.index[-1].isoformat() if len(points) else None,
-    }
+    """Return how many bars are price points and each run of them as [first, last] (ISO times)."""
+    flags = price_point.astype(bool)
+    run = (flags != flags.shift()).cumsum()[flags]
+    runs = [[times[0].isoformat(), times[-1].isoformat()] for _, times in run.index.groupby(run).items()]
+    return {"bars": int(flags.sum()), "runs": sorted(runs)}
 
 
 @register("signal_confluence")

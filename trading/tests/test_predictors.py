@@ -18,6 +18,7 @@ from trading.models import AITradingSignal
 from trading.predictors import (
     DEFAULT_CONFIGURATION,
     momentum_frame,
+    price_point_spans,
     signal_frame,
     signal_positions,
 )
@@ -218,6 +219,13 @@ def test_a_price_point_series_has_no_atr_and_its_levels_come_from_the_close_move
     assert len(on_points) and len(on_real)
     assert (on_points["entry"] - on_points["stop"]).to_numpy() == pytest.approx(2 * on_points["close_move"])
     assert (on_real["entry"] - on_real["stop"]).to_numpy() == pytest.approx(2 * on_real["atr"])
+    days = close.index
+    flags = pd.Series(False, index=days[:6])
+    flags.iloc[[0, 1, 4]] = True  # two runs of price points
+    assert price_point_spans(flags) == {
+        "bars": 3,
+        "runs": [[days[0].isoformat(), days[1].isoformat()], [days[4].isoformat(), days[4].isoformat()]],
+    }
     # Real candles whose ATR is still warming up carry no levels: no trade.
     assert (signals["type"][~points].iloc[:14] == SignalType.HOLD).all()
 
@@ -233,7 +241,10 @@ def test_signal_backtest_against_buy_and_hold_with_fees(layered):
     }  # fmt: skip
     assert "low reaches it" in execution["intrabar_exits"] and "price points" in execution["levels"]
     # The test history is CoinGecko's: every bar is a price point, and the evaluation says so.
-    assert evaluation.metrics["price_points"]["bars"] == evaluation.sample_size + 1
+    assert evaluation.metrics["price_points"] == {
+        "bars": evaluation.sample_size + 1,
+        "runs": [[evaluation.period_start.isoformat(), evaluation.period_end.isoformat()]],
+    }
     assert "price points (no OHLC range, no ATR)" in evaluation.notes
     assert evaluation.trade_count > 5 and 0 <= evaluation.win_rate <= 1 and 0 <= evaluation.max_drawdown <= 1
     baselines = evaluation.baseline_metrics
