@@ -9,7 +9,7 @@ from cryptopredict.choices import JobStatus
 from cryptopredict.resources import resource_for
 
 from .api.serializers import CANDLE_KEYS
-from .models import Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
+from .models import INDICATOR_FIELDS, Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
 from .selectors import asset_deletion_summary
 from .services.deletion import asset_deletion_start
 from .services.validation import candle_errors
@@ -222,11 +222,9 @@ class PriceDataAdmin(CandleAdmin):
             candle = candle_create(
                 asset=obj.asset, timeframe=obj.timeframe, candle_time=obj.candle_time, **values
             )
-        obj.pk, obj.technical_indicators, obj.is_validated = (
-            candle.pk,
-            candle.technical_indicators,
-            candle.is_validated,
-        )
+        obj.pk, obj.is_validated = candle.pk, candle.is_validated
+        for name in INDICATOR_FIELDS:
+            setattr(obj, name, getattr(candle, name))
         obj._state.adding = False
 
     def delete_model(self, request, obj):

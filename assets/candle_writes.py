@@ -14,7 +14,7 @@ from decimal import Decimal
 import psycopg
 from django.db import connection, transaction
 
-from .models import Asset, PriceData
+from .models import INDICATOR_FIELDS, Asset, PriceData
 
 POSITION = 9  # the tuple index of a row's position, after its nine values
 
@@ -70,13 +70,11 @@ STAGE_COLUMNS = (
     "market_cap",
 )
 # The COPY text carries every column price_data needs, so that it fits the table and the stage.
-COPY_COLUMNS = ", ".join(
-    ("asset_id", "timeframe", "technical_indicators", "is_validated", "is_price_point", *STAGE_COLUMNS)
-)
+COPY_COLUMNS = ", ".join(("asset_id", "timeframe", "is_validated", "is_price_point", *STAGE_COLUMNS))
 STAGE_CREATE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS candle_stage (
-    asset_id bigint NOT NULL, timeframe varchar(3) NOT NULL, technical_indicators jsonb,
-    is_validated boolean NOT NULL, is_price_point boolean NOT NULL, candle_time timestamptz NOT NULL,
+    asset_id bigint NOT NULL, timeframe varchar(3) NOT NULL, is_validated boolean NOT NULL,
+    is_price_point boolean NOT NULL, candle_time timestamptz NOT NULL,
     open_price numeric NOT NULL, high_price numeric NOT NULL, low_price numeric NOT NULL,
     close_price numeric NOT NULL, volume numeric NOT NULL, trade_count integer, vwap numeric,
     market_cap numeric
@@ -99,7 +97,7 @@ MERGE_VALUES = {
 # A candle whose values change loses what was derived from the old ones: its indicators are
 # emptied (the indicator refresh that follows the write computes them again, with the later
 # candles that depend on them) and it must be validated again.
-RESET_ON_CHANGE = "technical_indicators = '{}'::jsonb, is_validated = false"
+RESET_ON_CHANGE = ", ".join([*(f"{name} = NULL" for name in INDICATOR_FIELDS), "is_validated = false"])
 
 
 def _merge_sql() -> str:
@@ -124,7 +122,7 @@ NULL = "\\N"
 
 
 def copy_prefix(asset: Asset, timeframe: str, *, price_points: bool = False) -> str:
-    return f"{asset.pk}\t{timeframe}\t{{}}\tf\t{'t' if price_points else 'f'}\t"
+    return f"{asset.pk}\t{timeframe}\tf\t{'t' if price_points else 'f'}\t"
 
 
 def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
@@ -271,7 +269,7 @@ def batch_write_orm(
         update_conflicts=True,
         unique_fields=["asset", "timeframe", "candle_time"],
         # New objects carry empty indicators and is_validated False: see RESET_ON_CHANGE.
-        update_fields=[*fields, "technical_indicators", "is_validated", "updated_at"],
+        update_fields=[*fields, *INDICATOR_FIELDS, "is_validated", "updated_at"],
         batch_size=1000,
     )
     return inserted, len(changed) - inserted

@@ -2,7 +2,7 @@
 
 from cryptopredict.api.filters import BaseFilterSet, IdOrSlugFilter, filter_fields
 
-from .models import Asset, PriceData, PriceDataArchive
+from .models import INDICATOR_FIELDS, Asset, PriceData, PriceDataArchive
 
 
 class AssetFilterSet(BaseFilterSet):
@@ -12,6 +12,7 @@ class AssetFilterSet(BaseFilterSet):
 
 
 class CandleFilterSet(BaseFilterSet):
+    # The indicator columns are not filters: no index serves them (as none served the JSON before).
     asset = IdOrSlugFilter(field_name="asset", slug_field="symbol", label="Asset id or symbol")
     asset_symbol = IdOrSlugFilter(field_name="asset", slug_field="symbol", ids=False, label="Asset symbol")
 
@@ -19,10 +20,10 @@ class CandleFilterSet(BaseFilterSet):
 class PriceDataFilterSet(CandleFilterSet):
     class Meta:
         model = PriceData
-        fields = filter_fields(PriceData)
+        fields = filter_fields(PriceData, exclude=INDICATOR_FIELDS)
 
 
 class PriceDataArchiveFilterSet(CandleFilterSet):
     class Meta:
         model = PriceDataArchive
-        fields = filter_fields(PriceDataArchive)
+        fields = filter_fields(PriceDataArchive, exclude=INDICATOR_FIELDS)

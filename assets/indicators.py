@@ -1,11 +1,13 @@
-"""Technical indicators of candles, computed with TA-Lib and stored in `PriceData.technical_indicators`.
+"""Technical indicators of candles, computed with TA-Lib and stored in PriceData's indicator columns.
 
-Each candle's JSON holds the indicators known at its close: rsi_14, sma_20/50/200, ema_12/26/200,
-macd/macd_signal/macd_hist (12/26/9), bb_upper/bb_middle/bb_lower (20, 2 deviations), atr_14 and
-volatility_30. A key is absent while its warm-up is insufficient (e.g. sma_200 on the first 199
+Each candle holds the indicators known at its close, one column each (models.INDICATOR_FIELDS):
+rsi_14, sma_20/50/200, ema_12/26/200, macd/macd_signal/macd_hist (12/26/9),
+bb_upper/bb_middle/bb_lower (20, 2 deviations), atr_14 and volatility_30. A value is NULL (absent
+from the candle's `technical_indicators`) while its warm-up is insufficient (e.g. sma_200 on the first 199
 candles); the series is the asset's stored candles of one timeframe, in time order, and a
 missing candle is simply not there (no interpolation). Values are rounded to 10 significant
-digits (float64 carries ~16; 10 keeps prices below 1e-8 exact enough and the JSON short).
+digits (float64 carries ~16; 10 keeps prices below 1e-8 exact enough, and a value computed again
+from the same candles compares equal, so an unchanged candle is not written).
 
 atr_14 needs a real traded range: it is computed over each run of consecutive real OHLC candles
 and is absent on price points (`PriceData.is_price_point`, e.g. CoinGecko daily prices, whose
@@ -34,7 +36,6 @@ more than the stored precision. `check_recursive` measures both on stored series
 
 from __future__ import annotations
 
-import json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,7 +52,7 @@ from django.utils import timezone
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 
 from .candle_writes import write_retrying
-from .models import Asset, IndicatorState, PriceData
+from .models import INDICATOR_FIELDS, Asset, IndicatorState, PriceData, indicators_of
 from .signals import indicators_written
 
 if TYPE_CHECKING:  # assets.services.* may import this module: no import cycle at run time
@@ -135,7 +136,7 @@ def _rounded(value: float) -> float:
 
 
 def frame_rows(frame: dict[str, np.ndarray], start: int = 0) -> list[dict[str, float]]:
-    """Return the JSON dict of each candle from `start` on: rounded values, no key where NaN."""
+    """Return the indicators of each candle from `start` on: rounded values, no key where NaN."""
     columns = {key: values[start:].tolist() for key, values in frame.items()}
     length = len(next(iter(columns.values()), []))
     return [
@@ -243,7 +244,10 @@ def _load(candles, *, start, warmup: bool, limit: int = CHUNK_CANDLES) -> list[_
         rows = [(*row, None) for row in list(rows[:WARMUP_CANDLES])[::-1]]
     else:
         rows = candles.filter(candle_time__gte=start).order_by("candle_time")
-        rows = rows.values_list(*fields, "technical_indicators")[: limit + 1]
+        rows = [
+            (*row[:6], indicators_of(dict(zip(INDICATOR_FIELDS, row[6:], strict=True))))
+            for row in rows.values_list(*fields, *INDICATOR_FIELDS)[: limit + 1]
+        ]
     return [
         _Candle(pk, at, float(high), float(low), float(close), not point, stored or {})
         for pk, at, high, low, close, point, stored in rows
@@ -288,18 +292,24 @@ def _range_compute(candles, *, start, until, ppy: float, progress: Progress | No
 
 
 def _write(batch: list[tuple[int, dict]]) -> None:
-    """Store the indicators of a batch of candles.
+    """Store the indicators of a batch of candles (a missing key stores NULL).
 
     On PostgreSQL one UPDATE ... FROM (VALUES ...) per batch: 2.3x faster than bulk_update's
     CASE WHEN (20,000 daily candles: 1.4 s against 3.3 s of writing, measured locally).
     """
     if connection.vendor != "postgresql":
         PriceData.objects.bulk_update(
-            [PriceData(id=pk, technical_indicators=values) for pk, values in batch], ["technical_indicators"]
+            [
+                PriceData(id=pk, **{name: values.get(name) for name in INDICATOR_FIELDS})
+                for pk, values in batch
+            ],
+            INDICATOR_FIELDS,
         )
         return
-    rows = ", ".join(["(%s, %s::jsonb)"] * len(batch))
-    params = [item for pk, values in batch for item in (pk, json.dumps(values))]
+    row = "(%s, " + ", ".join(["%s::double precision"] * len(INDICATOR_FIELDS)) + ")"
+    rows = ", ".join([row] * len(batch))
+    params = [item for pk, values in batch for item in (pk, *(values.get(name) for name in INDICATOR_FIELDS))]
+    sets = ", ".join(f"{name} = new.{name}" for name in INDICATOR_FIELDS)
     with connection.cursor() as cursor:
         # Lock the rows in id order first: an UPDATE ... FROM locks in its join's order, and two
         # refreshes of one series would deadlock (the caller's transaction holds the locks).
@@ -308,8 +318,8 @@ def _write(batch: list[tuple[int, dict]]) -> None:
             [[pk for pk, _ in batch]],
         )
         cursor.execute(
-            f"UPDATE {PriceData._meta.db_table} AS candle SET technical_indicators = new.indicators "
-            f"FROM (VALUES {rows}) AS new(id, indicators) WHERE candle.id = new.id",
+            f"UPDATE {PriceData._meta.db_table} AS candle SET {sets} "
+            f"FROM (VALUES {rows}) AS new(id, {', '.join(INDICATOR_FIELDS)}) WHERE candle.id = new.id",
             params,
         )
 
@@ -448,7 +458,7 @@ def indicators_recursive_check(
 
     reference = latest(0)
     by_length = {n: latest(max(0, len(rows) - n - 1)) for n in lengths}
-    stored = candles.reverse().values_list("technical_indicators", flat=True).first() or {}
+    stored = indicators_of(candles.reverse().values(*INDICATOR_FIELDS).first() or {})
     check.values, check.price_point = reference, bool(rows[-1][4])
     for key, value in reference.items():
         check.changes[key] = {n: _relative_change(by_length[n][key], value) for n in lengths}

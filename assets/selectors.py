@@ -183,7 +183,7 @@ def candle_frames(
     return frames
 
 
-# Indicators the price chart draws, as stored in each candle's technical_indicators.
+# Indicators the price chart draws (columns of each candle).
 CHART_INDICATORS = (
     "sma_50",
     "sma_200",
@@ -232,10 +232,9 @@ def candle_chart_window(*, asset: Asset, timeframe: str, end=None, limit: int) -
                 float(row["volume"]),
             ]
         )
-        values = row["technical_indicators"] or {}
         for name in CHART_INDICATORS:
-            if values.get(name) is not None:
-                indicators[name].append([time, values[name]])
+            if row[name] is not None:
+                indicators[name].append([time, row[name]])
     return {"candles": candles, "indicators": indicators, "more": len(rows) == limit}
 
 
@@ -246,7 +245,7 @@ CHART_FIELDS = (
     "low_price",
     "close_price",
     "volume",
-    "technical_indicators",
+    *CHART_INDICATORS,
 )
 
 

@@ -12,7 +12,6 @@ longest / shortest near 1). Everything it creates is removed at the end.
 """
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -31,7 +30,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from assets.indicators import WARMUP_CANDLES, indicators_refresh  # noqa: E402
-from assets.models import Asset, IndicatorState  # noqa: E402
+from assets.models import INDICATOR_FIELDS, Asset, IndicatorState  # noqa: E402
 from assets.services.writing import candles_upsert  # noqa: E402
 
 START = datetime(2015, 1, 1, tzinfo=UTC)
@@ -57,12 +56,12 @@ def series_load(asset: Asset, count: int) -> None:
     """COPY `count` candles into price_data and record the series as computed."""
     columns = (
         "asset_id, timeframe, candle_time, open_price, high_price, low_price, close_price, volume, "
-        "is_validated, technical_indicators"
+        "is_validated"
     )
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY price_data ({columns}) FROM STDIN") as copy:
         for i, (o, h, lo, c) in enumerate(walk(count, seed=count)):
             stamp = (START + i * STEP).isoformat()
-            copy.write(f"{asset.pk}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t1\tf\t{{}}\n")
+            copy.write(f"{asset.pk}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t1\tf\n")
     IndicatorState.objects.create(asset=asset, timeframe="1m")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE price_data")
@@ -84,21 +83,22 @@ def appended(count: int, offset: int) -> list[dict]:
 
 
 def raw_step(asset: Asset, offset: int, count: int) -> float:
-    """Return the seconds the database takes for the step's own reads and one UPDATE of `count` JSONs."""
+    """Return the seconds the database takes for the step's own reads and one UPDATE of `count` rows."""
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, high_price, low_price, close_price, technical_indicators FROM price_data "
+            f"SELECT id, high_price, low_price, close_price, {', '.join(INDICATOR_FIELDS)} FROM price_data "
             "WHERE asset_id = %s AND timeframe = '1m' AND candle_time >= %s ORDER BY candle_time",
             [asset.pk, START + (offset - WARMUP_CANDLES) * STEP],
         )
         ids = [row[0] for row in cursor.fetchall()][-count:]
-        values = ", ".join(["(%s, %s::jsonb)"] * len(ids))
-        payload = json.dumps({"rsi_14": 50.0, "sma_20": 1.0, "ema_12": 1.0, "macd": 0.1})
+        row = "(%s, " + ", ".join(["%s::double precision"] * len(INDICATOR_FIELDS)) + ")"
+        sets = ", ".join(f"{name} = v.{name}" for name in INDICATOR_FIELDS)
+        payload = [50.0 + n for n in range(len(INDICATOR_FIELDS))]
         cursor.execute(
-            f"UPDATE price_data AS p SET technical_indicators = v.j FROM (VALUES {values}) AS v(id, j) "
-            "WHERE p.id = v.id",
-            [item for pk in ids for item in (pk, payload)],
+            f"UPDATE price_data AS p SET {sets} FROM (VALUES {', '.join([row] * len(ids))})"
+            f" AS v(id, {', '.join(INDICATOR_FIELDS)}) WHERE p.id = v.id",
+            [item for pk in ids for item in (pk, *payload)],
         )
     return time.perf_counter() - started
 

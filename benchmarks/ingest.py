@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,9 @@ def candles_generate(rows: int, csv_path: Path, copy_path: Path, asset_id: int) 
             quote = f"{volume * (price + close) // 2 // 10**8 / 100:.8f}"
             csv_file.write(f"{open_ms},{o},{h},{lo},{c},{vol},{open_ms + 59_999},{quote},{trades},0,0,0\n")
             stamp = datetime.fromtimestamp(open_ms / 1000, UTC).isoformat()
-            copy_file.write(f"{asset_id}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t{vol}\t{trades}\t{{}}\tf\n")
+            # The VWAP as the import derives it (quote volume over base volume; the column rounds it).
+            vwap = Decimal(quote) / Decimal(vol)
+            copy_file.write(f"{asset_id}\t1m\t{stamp}\t{o}\t{h}\t{lo}\t{c}\t{vol}\t{trades}\t{vwap}\tf\n")
             price = close
 
 
@@ -75,7 +78,7 @@ def raw_copy(copy_path: Path) -> float:
         )
     columns = (
         "asset_id, timeframe, candle_time, open_price, high_price, low_price, close_price, volume, "
-        "trade_count, technical_indicators, is_validated"
+        "trade_count, vwap, is_validated"
     )
     started = time.perf_counter()
     with connection.connection.cursor() as cursor:

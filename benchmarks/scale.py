@@ -12,7 +12,7 @@ same rows in the same run where there is one:
 - every admin candle-list page an analyst can reach: unfiltered, each filter, each offered
   sort, first and deepest page; the asset delete page;
 - archiving (one day of 1m candles of every asset; row by row: price_data is not partitioned);
-- bytes per candle on disk, with and without indicators.
+- bytes per candle on disk (table and each index), a row with and without indicators.
 
 Everything it creates is deleted at the end unless `--keep` (then a rerun reuses the data).
 """
@@ -61,7 +61,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from assets.models import Asset, PriceData  # noqa: E402
+from assets.models import INDICATOR_FIELDS, Asset, PriceData  # noqa: E402
 from assets.services.archiving import candles_archive  # noqa: E402
 from assets.services.importing import candles_import  # noqa: E402
 from cryptopredict.admin import EstimatedCountPaginator  # noqa: E402
@@ -264,21 +264,28 @@ def archive_bench(assets: list[Asset]) -> None:
 
 
 def storage_bench() -> None:
+    """Print bytes per candle: the table and each index, and a row with and without indicators.
+
+    Beside the row with indicators: what the same values took as the technical_indicators JSON
+    the columns replaced (jsonb of the same keys and values, built in the query).
+    """
+    every = " AND ".join(f"{name} IS NOT NULL" for name in INDICATOR_FIELDS if name != "atr_14")
+    none = " AND ".join(f"{name} IS NULL" for name in INDICATOR_FIELDS)
+    as_json = ", ".join(f"'{name}', {name}" for name in INDICATOR_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE price_data")
         cursor.execute(
-            "SELECT pg_table_size('price_data'), pg_indexes_size('price_data'), reltuples::bigint"
-            " FROM pg_class WHERE relname = 'price_data'"
+            "SELECT pg_relation_size('price_data'), pg_table_size('price_data'),"
+            " pg_indexes_size('price_data'), reltuples::bigint FROM pg_class WHERE relname = 'price_data'"
         )
-        table, indexes, rows = cursor.fetchone()
+        heap, table, indexes, rows = cursor.fetchone()
         cursor.execute(
-            "SELECT avg(pg_column_size(p.*)), avg(pg_column_size(technical_indicators))"
-            " FROM price_data p WHERE technical_indicators <> '{}'::jsonb"
+            "SELECT avg(pg_column_size(p.*)), avg(pg_column_size(jsonb_strip_nulls(jsonb_build_object("
+            f"{as_json})))), count(*) FROM (SELECT * FROM price_data WHERE {every} LIMIT 100000) p"
         )
-        with_indicators, indicators = cursor.fetchone()
+        with_indicators, json_size, sampled = cursor.fetchone()
         cursor.execute(
-            "SELECT avg(pg_column_size(p.*)) FROM (SELECT * FROM price_data"
-            " WHERE technical_indicators = '{}'::jsonb LIMIT 100000) p"
+            f"SELECT avg(pg_column_size(p.*)) FROM (SELECT * FROM price_data WHERE {none} LIMIT 100000) p"
         )
         (without,) = cursor.fetchone()
         cursor.execute(
@@ -286,11 +293,15 @@ def storage_bench() -> None:
             " WHERE indrelid = 'price_data'::regclass ORDER BY 2 DESC"
         )
         index_sizes = cursor.fetchall()
-    print(f"\nstorage: {rows:,} candles; table {table / rows:.0f} B/candle on disk,", end="")
-    print(f" indexes {indexes / rows:.0f} B/candle")
-    print(f"  row without indicators: {without:.0f} B", end="")
-    if with_indicators:
-        print(f"; with indicators: {with_indicators:.0f} B (the indicator JSON {indicators:.0f} B)")
+    rows = max(rows, 1)
+    print(f"\nstorage: {rows:,} candles; heap {heap / rows:.0f} B/candle (pg_relation_size),", end="")
+    print(f" table with TOAST and maps {table / rows:.0f}, indexes {indexes / rows:.0f} B/candle")
+    print(f"  row without indicators: {without or 0:.0f} B (pg_column_size)", end="")
+    if sampled:
+        print(
+            f"; with every indicator: {with_indicators:.0f} B"
+            f" (the same values as jsonb, the column they replaced, took {json_size:.0f} B alone)"
+        )
     else:
         print("; no candle with indicators in this data")
     for name, size in index_sizes:

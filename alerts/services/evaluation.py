@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from alerts.choices import INDICATOR_KINDS, PRICE_KINDS, RuleKind
 from alerts.models import AlertRule
-from assets.models import Asset, PriceData
+from assets.models import INDICATOR_FIELDS, Asset, PriceData, indicators_of
 from macro.models import AIRegimeAnalysis
 from selection.models import WatchlistAsset
 from trading.choices import SignalStatus
@@ -93,9 +93,7 @@ def series_evaluate(*, asset_id: int, timeframe: str, kinds=None, now: datetime 
 @transaction.atomic
 def _series_evaluate(*, asset_id: int, timeframe: str, kinds: set, now: datetime) -> int:
     series = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe)
-    latest = (
-        series.order_by("-candle_time").values("candle_time", "close_price", "technical_indicators").first()
-    )
+    latest = series.order_by("-candle_time").values("candle_time", "close_price", *INDICATOR_FIELDS).first()
     if latest is None:
         return 0
     at, close = latest["candle_time"], latest["close_price"]
@@ -172,7 +170,7 @@ def _series_evaluate(*, asset_id: int, timeframe: str, kinds: set, now: datetime
         fired += len(firings_write(fires, disarm=True, now=now))
 
     if kinds & set(INDICATOR_KINDS):
-        indicators = latest["technical_indicators"] or {}
+        indicators = indicators_of(latest)
         indicator_rules = list(_locked(rules.filter(kind__in=INDICATOR_KINDS)))
         values = {rule.pk: _number(indicators.get(rule.indicator)) for rule in indicator_rules}
         pairs = []

@@ -16,7 +16,7 @@ from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 from trading.choices import SignalType
 from users.choices import SubscriptionPlan
 
-# The keys assets.indicators writes into each candle's technical_indicators.
+# The indicators assets.indicators stores on each candle (one column each).
 INDICATORS = INDICATOR_KEYS
 # Which fields each kind reads (besides name, channels and the pause/snooze/expiry switches).
 KIND_FIELDS = {

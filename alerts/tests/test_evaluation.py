@@ -31,7 +31,7 @@ def candle(asset, day: int, close, *, timeframe="1d", indicators=None) -> PriceD
         high_price=close,
         low_price=close,
         close_price=close,
-        technical_indicators=indicators or {},
+        **(indicators or {}),
     )
 
 
@@ -145,7 +145,7 @@ def test_indicator_rule_waits_for_the_indicator_and_fires_below_the_level(btc):
     rule = AlertRuleFactory(asset=btc, kind=RuleKind.INDICATOR_BELOW, indicator="rsi_14", level=Decimal("30"))
     candle(btc, 0, "100")  # indicators not computed yet
     assert evaluate(btc, kinds=[RuleKind.INDICATOR_BELOW]) == 0
-    PriceData.objects.filter(asset=btc).update(technical_indicators={"rsi_14": 28.5})
+    PriceData.objects.filter(asset=btc).update(rsi_14=28.5)
     assert evaluate(btc, kinds=[RuleKind.INDICATOR_BELOW]) == 1
     assert AlertFiring.objects.get(rule=rule).title == "BTC rsi_14 28.5 below 30"
 

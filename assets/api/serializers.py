@@ -8,7 +8,7 @@ from cryptopredict.api.base import BaseModelSerializer
 from cryptopredict.choices import Timeframe
 from cryptopredict.timeframes import parse_timestamp
 
-from ..models import Asset, PriceData, PriceDataArchive
+from ..models import INDICATOR_FIELDS, Asset, PriceData, PriceDataArchive
 from ..services.validation import candle_errors
 
 MAX_CANDLES = 5000  # a write
@@ -55,23 +55,35 @@ class CandleRowsMixin:
         return super().validate(attrs)
 
 
+def _indicators_field() -> serializers.DictField:
+    return serializers.DictField(
+        child=serializers.FloatField(),
+        read_only=True,
+        help_text="The candle's technical indicators by name (rsi_14, sma_50, ...); one still warming up"
+        " is absent.",
+    )
+
+
 class PriceDataSerializer(CandleRowsMixin, BaseModelSerializer):
     """A candle; written through the candle service. Its indicators are derived: read-only."""
 
     asset_symbol = serializers.CharField(source="asset.symbol", read_only=True)
+    # One object, as when they were a JSON column; stored one column each (models.INDICATOR_FIELDS).
+    technical_indicators = _indicators_field()
 
     class Meta:
         model = PriceData
-        fields = "__all__"
-        read_only_fields = ("technical_indicators", "created_at", "updated_at")
+        exclude = INDICATOR_FIELDS
+        read_only_fields = ("created_at", "updated_at")
 
 
 class PriceDataArchiveSerializer(BaseModelSerializer):
     asset_symbol = serializers.CharField(source="asset.symbol", read_only=True)
+    technical_indicators = _indicators_field()
 
     class Meta:
         model = PriceDataArchive
-        fields = "__all__"
+        exclude = INDICATOR_FIELDS
 
 
 class CandleSerializer(serializers.Serializer):

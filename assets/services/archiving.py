@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from cryptopredict.statistics import statistics_gather
 
-from ..models import PriceData, PriceDataArchive
+from ..models import INDICATOR_FIELDS, PriceData, PriceDataArchive
 from .results import Progress
 from .writing import _check_timeframe
 
@@ -23,7 +23,7 @@ ARCHIVE_COLUMNS = (
     "market_cap",
     "trade_count",
     "vwap",
-    "technical_indicators",
+    *INDICATOR_FIELDS,
     "is_validated",
     "is_price_point",
     "created_at",

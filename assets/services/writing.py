@@ -24,7 +24,7 @@ from ..candle_writes import (
 )
 from ..importers import ImportFormatError
 from ..indicators import indicators_mark_stale, indicators_refresh
-from ..models import Asset, PriceData
+from ..models import INDICATOR_FIELDS, Asset, PriceData
 from ..signals import candles_written
 from .results import Progress, Rejection, UpsertResult
 from .validation import (
@@ -207,7 +207,7 @@ def candle_create(*, asset: Asset, timeframe: str, candle_time: datetime, **valu
         raise ValidationError({"candle_time": f"{asset.symbol} has a {timeframe} candle at {at} already."})
     candle = PriceData.objects.create(asset=asset, timeframe=timeframe, candle_time=candle_time, **values)
     _written(asset_id=asset.pk, timeframe=timeframe, candle_time=candle_time)
-    candle.refresh_from_db(fields=["technical_indicators"])
+    candle.refresh_from_db(fields=INDICATOR_FIELDS)
     return candle
 
 
@@ -238,10 +238,11 @@ def candle_update(*, candle: PriceData, changes: Mapping) -> PriceData:
     for name in changed:
         setattr(candle, name, changes[name])
     if changed:
-        candle.technical_indicators, candle.is_validated = {}, False
+        candle.indicators_clear()
+        candle.is_validated = False
         candle.save()
         _written(asset_id=candle.asset_id, timeframe=candle.timeframe, candle_time=candle.candle_time)
-        candle.refresh_from_db(fields=["technical_indicators"])
+        candle.refresh_from_db(fields=INDICATOR_FIELDS)
     elif "is_validated" in changes and changes["is_validated"] != candle.is_validated:
         candle.is_validated = changes["is_validated"]
         candle.save(update_fields=["is_validated", "updated_at"])
@@ -288,11 +289,12 @@ def candles_market_caps_set(*, asset: Asset, timeframe: str, caps: Mapping[datet
             value = value.quantize(CAP_QUANTUM, context=WIDE)
             if candle.market_cap != value:
                 candle.market_cap, candle.updated_at = value, now
-                candle.technical_indicators, candle.is_validated = {}, False
+                candle.indicators_clear()
+                candle.is_validated = False
                 changed.append(candle)
     if changed:
         with transaction.atomic():
-            fields = ["market_cap", "technical_indicators", "is_validated", "updated_at"]
+            fields = ["market_cap", *INDICATOR_FIELDS, "is_validated", "updated_at"]
             PriceData.objects.bulk_update(changed, fields, batch_size=1000)
             times = [candle.candle_time for candle in changed]
             indicators_mark_stale(asset_id=asset.pk, timeframe=timeframe, start=min(times), end=max(times))

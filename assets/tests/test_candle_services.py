@@ -162,7 +162,7 @@ def test_upsert_refuses_an_unknown_timeframe():
 def test_a_changed_candle_loses_its_derived_indicators_and_validation(method):
     asset = AssetFactory()
     candles_upsert(asset=asset, timeframe="1m", rows=[candle(0), candle(1)], method=method)
-    stored(asset, "1m").update(technical_indicators={"rsi_14": 55.0}, is_validated=True)
+    stored(asset, "1m").update(rsi_14=55.0, is_validated=True)
     # Without the refresh that follows by default (test_indicator_writes), to see the reset alone.
     result = candles_upsert(
         asset=asset,

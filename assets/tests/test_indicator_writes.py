@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from assets import indicators
 from assets.indicators import frame_rows, indicator_frame
-from assets.models import IndicatorState, PriceData
+from assets.models import INDICATOR_FIELDS, IndicatorState, PriceData, indicators_of
 from assets.services.importing import candles_import
 from assets.services.writing import candle_delete, candle_update, candles_upsert
 from assets.tests.factories import AssetFactory
@@ -45,9 +45,7 @@ def stored_and_talib(asset, timeframe="1d") -> tuple[list[dict], list[dict]]:
     """Return the stored indicators and those of one TA-Lib run over every stored candle."""
     candles = PriceData.objects.filter(asset=asset, timeframe=timeframe).order_by("candle_time")
     values = list(
-        candles.values_list(
-            "close_price", "high_price", "low_price", "is_price_point", "technical_indicators"
-        )
+        candles.values_list("close_price", "high_price", "low_price", "is_price_point", *INDICATOR_FIELDS)
     )
     frame = indicator_frame(
         [float(v[0]) for v in values],
@@ -55,7 +53,8 @@ def stored_and_talib(asset, timeframe="1d") -> tuple[list[dict], list[dict]]:
         [float(v[2]) for v in values],
         real_ohlc=[not v[3] for v in values],
     )
-    return [v[4] or {} for v in values], frame_rows(frame)
+    stored = [indicators_of(dict(zip(INDICATOR_FIELDS, v[4:], strict=True))) for v in values]
+    return stored, frame_rows(frame)
 
 
 def assert_equal_to_talib(asset) -> None:
@@ -176,7 +175,8 @@ def test_api_patch_put_post_and_delete_recompute(asset):
 
     moved = client.patch(url, {"candle_time": day(500).isoformat()}, format="json")
     assert moved.status_code == 400 and "candle_time" in moved.data
-    assert client.patch(url, {"technical_indicators": {"rsi_14": 1}}, format="json").status_code == 200
+    derived = {"technical_indicators": {"rsi_14": 1}, "rsi_14": 1}
+    assert client.patch(url, derived, format="json").status_code == 200
     assert_equal_to_talib(asset)  # derived values are not written through the API
 
     created = client.post(

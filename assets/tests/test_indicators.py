@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from math import isclose, sqrt
+from operator import or_
 
 import numpy as np
 import pandas as pd
@@ -8,6 +10,7 @@ import pytest
 import talib
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Q
 
 from assets import indicators
 from assets.indicators import (
@@ -18,7 +21,7 @@ from assets.indicators import (
     indicators_compute,
     indicators_mark_stale,
 )
-from assets.models import IndicatorState, PriceData
+from assets.models import INDICATOR_FIELDS, IndicatorState, PriceData, indicators_of
 from assets.tests.factories import AssetFactory
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -79,9 +82,14 @@ def candles_create(asset, closes, highs=None, lows=None, *, timeframe="1d", star
     PriceData.objects.bulk_create(rows, batch_size=1000)
 
 
+CLEARED = dict.fromkeys(INDICATOR_FIELDS)  # an update that empties every indicator column
+# Candles holding at least one indicator.
+HAS_INDICATORS = reduce(or_, (Q(**{f"{name}__isnull": False}) for name in INDICATOR_FIELDS))
+
+
 def stored(asset, timeframe="1d") -> list[dict]:
     candles = PriceData.objects.filter(asset=asset, timeframe=timeframe).order_by("candle_time")
-    return [values or {} for values in candles.values_list("technical_indicators", flat=True)]
+    return [indicators_of(row) for row in candles.values(*INDICATOR_FIELDS)]
 
 
 def expected(closes, highs, lows) -> list[dict]:
@@ -157,7 +165,7 @@ def test_incremental_run_computes_only_the_noted_range_with_full_run_values():
     candles_create(asset, closes[:250], highs[:250], lows[:250])
     indicators_compute(asset=asset)
     PriceData.objects.filter(asset=asset, candle_time=START + timedelta(days=100)).update(
-        technical_indicators={"kept": 1}
+        **CLEARED | {"rsi_14": 1.0}
     )
     candles_create(asset, closes, highs, lows, skip=range(250))
     assert indicators_compute(asset=asset) == 0  # written around the service: not noted
@@ -167,7 +175,7 @@ def test_incremental_run_computes_only_the_noted_range_with_full_run_values():
     assert indicators_compute(asset=asset) == 30
     assert indicators_compute(asset=asset) == 0
     rows, full = stored(asset), expected(closes, highs, lows)
-    assert rows[100] == {"kept": 1}
+    assert rows[100] == {"rsi_14": 1.0}
     assert rows[250:] == full[250:]
     assert rows[:100] == full[:100]
 
@@ -179,9 +187,7 @@ def test_incremental_values_equal_talib_over_the_warm_up_window(monkeypatch):
     series = random_walk(400)
     candles_create(asset, *series)
     indicators_compute(asset=asset)
-    PriceData.objects.filter(asset=asset, candle_time__gte=START + timedelta(days=380)).update(
-        technical_indicators={}
-    )
+    PriceData.objects.filter(asset=asset, candle_time__gte=START + timedelta(days=380)).update(**CLEARED)
     indicators_mark_stale(
         asset_id=asset.pk, timeframe="1d", start=START + timedelta(days=380), end=START + timedelta(days=399)
     )
@@ -202,7 +208,7 @@ def test_incremental_run_after_a_long_history_matches_the_full_run():
     full = stored(asset)
     PriceData.objects.filter(
         asset=asset, candle_time__gte=START + timedelta(days=WARMUP_CANDLES + 250)
-    ).update(technical_indicators=None)
+    ).update(**CLEARED)
     indicators_mark_stale(
         asset_id=asset.pk,
         timeframe="1d",
@@ -239,12 +245,12 @@ def test_recompute_and_filters_and_dry_run():
     candles_create(btc, *series, timeframe="1h")
 
     assert indicators_compute(asset=btc, timeframe="1d", dry_run=True) == 60 - FIRST_DEFINED_INDEX
-    assert not PriceData.objects.exclude(technical_indicators={}).exists()
+    assert not PriceData.objects.filter(HAS_INDICATORS).exists()
     assert not IndicatorState.objects.exists()
     assert indicators_compute(timeframe="1d") == 2 * (60 - FIRST_DEFINED_INDEX)
-    assert PriceData.objects.filter(timeframe="1h", technical_indicators={}).count() == 60
+    assert PriceData.objects.filter(timeframe="1h").exclude(HAS_INDICATORS).count() == 60
 
-    PriceData.objects.filter(asset=btc, timeframe="1d").update(technical_indicators={"stale": 1})
+    PriceData.objects.filter(asset=btc, timeframe="1d").update(rsi_14=-1.0)
     assert indicators_compute(asset=btc, timeframe="1d") == 0
     # Every candle differs from what it should hold, the first ones too (they should hold nothing).
     assert indicators_compute(asset=btc, timeframe="1d", recompute=True) == 60
@@ -337,9 +343,7 @@ def test_check_recursive_reports_stale_stored_values_and_bad_arguments():
     candles_create(asset, *random_walk(300))
     indicators_compute(asset=asset)
     latest = PriceData.objects.filter(asset=asset).latest("candle_time")
-    PriceData.objects.filter(pk=latest.pk).update(
-        technical_indicators={**latest.technical_indicators, "rsi_14": 1.0}
-    )
+    PriceData.objects.filter(pk=latest.pk).update(rsi_14=1.0)
     check = indicators.indicators_recursive_check(asset_id=asset.pk, timeframe="1d")
     assert check.stale == ["rsi_14"] and check.unstable == []
     with pytest.raises(CommandError, match="--lengths must be whole numbers") as error:

@@ -30,7 +30,7 @@ def btc():
             candle_time=DAY0 + timedelta(days=day),
             close_price=Decimal(100 + day),
             high_price=Decimal(120),
-            technical_indicators={"rsi_14": 40 + day, "sma_50": 99.5} if day >= 5 else {},
+            **({"rsi_14": 40 + day, "sma_50": 99.5} if day >= 5 else {}),
         )
     PriceDataFactory(asset=asset, timeframe="1h", candle_time=DAY0)
     return asset

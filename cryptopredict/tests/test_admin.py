@@ -125,7 +125,6 @@ def candle_form(asset, **changes) -> dict:
         "low_price": "8",
         "close_price": "11",
         "volume": "1",
-        "technical_indicators": "{}",
     }
     return form | changes
 
