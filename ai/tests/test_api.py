@@ -51,6 +51,7 @@ MODEL = {"architecture": "api_test_trainable", "model_type": "macro"}
 class AIModelAPITest(APIViewTestCases.APIViewTestCase):
     model = AIModel
     basename = "aimodel"
+    query_budget = {"list": 2, "retrieve": 1, "create": 32, "update": 9, "destroy": 16}
     factory = AIModelFactory
     update_data = {"training_notes": "Retrained on 2024", "min_confidence_threshold": "0.70"}
     bad_data = [
@@ -124,6 +125,7 @@ class AIModelAPITest(APIViewTestCases.APIViewTestCase):
 class ModelEvaluationAPITest(APIViewTestCases.APIViewTestCase):
     model = ModelEvaluation
     basename = "modelevaluation"
+    query_budget = {"list": 2, "retrieve": 1, "create": 23, "update": 5, "destroy": 5}
     factory = ModelEvaluationFactory
     update_data = {"notes": "checked", "sharpe_ratio": "1.5000"}
     bad_data = [
@@ -169,6 +171,8 @@ class TrainingJobReadAPITest(
 ):
     model = ModelTrainingJob
     basename = "modeltrainingjob"
+    untested_actions = {"create": "JobLifecycleAPITest: a job is queued through the service"}
+    query_budget = {"list": 1, "retrieve": 1}
     factory = ModelTrainingJobFactory
 
 
@@ -177,6 +181,8 @@ class PredictionJobReadAPITest(
 ):
     model = ModelPredictionJob
     basename = "modelpredictionjob"
+    untested_actions = {"create": "JobLifecycleAPITest: a job is queued through the service"}
+    query_budget = {"list": 1, "retrieve": 1}
     factory = ModelPredictionJobFactory
 
     def test_filter_by_asset_symbol(self):

@@ -22,6 +22,7 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 class AssetAPITest(APIViewTestCases.APIViewTestCase):
     model = Asset
     basename = "asset"
+    query_budget = {"list": 2, "retrieve": 1, "create": 12, "update": 9, "destroy": 18}
     factory = AssetFactory
     filter_exclusions = ("logo_url",)
     update_data = {"name": "Renamed coin", "current_price": "123.5"}
@@ -76,6 +77,7 @@ class AssetAPITest(APIViewTestCases.APIViewTestCase):
 class PriceDataAPITest(APIViewTestCases.APIViewTestCase):
     model = PriceData
     basename = "pricedata"
+    query_budget = {"list": 1, "retrieve": 1, "create": 33, "update": 30, "destroy": 13}
     factory = PriceDataFactory
     # The indicator columns are answered as one object and filter nothing (no index serves them).
     filter_exclusions = INDICATOR_FIELDS
@@ -175,6 +177,7 @@ class PriceDataArchiveAPITest(
 ):
     model = PriceDataArchive
     basename = "pricedataarchive"
+    query_budget = {"list": 1, "retrieve": 1}
     factory = PriceDataArchiveFactory
     filter_exclusions = INDICATOR_FIELDS
 

@@ -9,6 +9,7 @@ from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactor
 class MetricsSnapshotAPITest(APIViewTestCases.APIViewTestCase):
     model = MetricsSnapshot
     basename = "metricssnapshot"
+    query_budget = {"list": 1, "retrieve": 1, "create": 11, "update": 8, "destroy": 8}
     factory = MetricsSnapshotFactory
     update_data = {"fear_greed_index": "71.00", "has_anomalies": True}
     bad_data = [
@@ -48,6 +49,7 @@ class MetricsSnapshotAPITest(APIViewTestCases.APIViewTestCase):
 class AIRegimeAnalysisAPITest(APIViewTestCases.APIViewTestCase):
     model = AIRegimeAnalysis
     basename = "airegimeanalysis"
+    query_budget = {"list": 1, "retrieve": 1, "create": 13, "update": 8, "destroy": 6}
     factory = AIRegimeAnalysisFactory
     update_data = {"summary": "Trend weakening", "trend_strength": "0.2000"}
 

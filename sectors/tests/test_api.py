@@ -27,6 +27,7 @@ from sectors.tests.factories import (
 class SectorAPITest(APIViewTestCases.APIViewTestCase):
     model = Sector
     basename = "sector"
+    query_budget = {"list": 2, "retrieve": 1, "create": 7, "update": 9, "destroy": 12}
     factory = SectorFactory
     update_data = {"description": "Decentralised finance", "color": "#00ff00"}
     bad_data = [
@@ -69,6 +70,7 @@ class SectorAPITest(APIViewTestCases.APIViewTestCase):
 class SectorHistoryAPITest(APIViewTestCases.APIViewTestCase):
     model = SectorHistory
     basename = "sectorhistory"
+    query_budget = {"list": 1, "retrieve": 1, "create": 12, "update": 11, "destroy": 5}
     factory = SectorHistoryFactory
     update_data = {"dominance": "14.250", "asset_count": 7}
     bad_data = [
@@ -107,6 +109,7 @@ class SectorHistoryAPITest(APIViewTestCases.APIViewTestCase):
 class SectorMappingAPITest(APIViewTestCases.APIViewTestCase):
     model = SectorMapping
     basename = "sectormapping"
+    query_budget = {"list": 2, "retrieve": 1, "create": 15, "update": 13, "destroy": 6}
     factory = SectorMappingFactory
     update_data = {"weight": "60.00", "confidence": "0.50"}
 
@@ -162,6 +165,7 @@ class SectorMappingAPITest(APIViewTestCases.APIViewTestCase):
 class AISectorAnalysisAPITest(APIViewTestCases.APIViewTestCase):
     model = AISectorAnalysis
     basename = "aisectoranalysis"
+    query_budget = {"list": 1, "retrieve": 1, "create": 14, "update": 12, "destroy": 6}
     factory = AISectorAnalysisFactory
     update_data = {"outlook": "bearish", "momentum_score": "-0.3000"}
 
@@ -197,6 +201,7 @@ class AISectorAnalysisAPITest(APIViewTestCases.APIViewTestCase):
 class AICrossSectorAnalysisAPITest(APIViewTestCases.APIViewTestCase):
     model = AICrossSectorAnalysis
     basename = "aicrosssectoranalysis"
+    query_budget = {"list": 1, "retrieve": 1, "create": 13, "update": 12, "destroy": 6}
     factory = AICrossSectorAnalysisFactory
     update_data = {"rotation_phase": "risk_off", "market_breadth": "40.00"}
 
@@ -229,6 +234,7 @@ class AICrossSectorAnalysisAPITest(APIViewTestCases.APIViewTestCase):
 class SectorRotationFlowAPITest(APIViewTestCases.APIViewTestCase):
     model = SectorRotationFlow
     basename = "sectorrotationflow"
+    query_budget = {"list": 1, "retrieve": 1, "create": 14, "update": 12, "destroy": 5}
     factory = SectorRotationFlowFactory
     update_data = {"flow_strength": "0.9000", "confidence": "0.75"}
 

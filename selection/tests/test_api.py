@@ -3,14 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from ai.tests.factories import AIModelFactory
 from assets.tests.factories import AssetFactory, PriceDataFactory
-from cryptopredict.choices import UserRole
-from cryptopredict.testing.api import APIViewTestCases
+from cryptopredict.testing.api import OWNED_PERMISSIONS, APIViewTestCases, owned_permissions
 from selection.models import (
     AIPortfolioAnalysis,
     AIWatchlistAnalysis,
@@ -27,51 +24,11 @@ from selection.tests.factories import (
     WatchlistAssetFactory,
     WatchlistFactory,
 )
-from trading.tests.factories import PortfolioAssetAnalysisFactory, TradeActionFactory
-from users.models import UserActivity
-from users.tests.factories import AdminUserFactory, UserFactory
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/"
-
-
-def make_watchlist(owner, public):
-    return WatchlistFactory(user=owner, is_public=public)
-
-
-def make_portfolio(owner, public):
-    return PortfolioFactory(user=owner, is_public=public)
-
-
-# endpoint -> how to make one object owned by `owner`, public or not (the flag sits on the parent).
-OWNED = {
-    "watchlists": make_watchlist,
-    "portfolios": make_portfolio,
-    "watchlist-assets": lambda owner, public: WatchlistAssetFactory(watchlist=make_watchlist(owner, public)),
-    "holdings": lambda owner, public: PortfolioAssetFactory(portfolio=make_portfolio(owner, public)),
-    "watchlist-analyses": lambda owner, public: AIWatchlistAnalysisFactory(
-        watchlist=make_watchlist(owner, public)
-    ),
-    "portfolio-analyses": lambda owner, public: AIPortfolioAnalysisFactory(
-        portfolio=make_portfolio(owner, public)
-    ),
-    "trade-actions": lambda owner, public: TradeActionFactory(portfolio=make_portfolio(owner, public)),
-    "portfolio-asset-analyses": lambda owner, public: PortfolioAssetAnalysisFactory(
-        portfolio_asset=PortfolioAssetFactory(portfolio=make_portfolio(owner, public))
-    ),
-}
-# A harmless change each endpoint accepts from the owner.
-PATCHES = {
-    "watchlists": {"description": "changed"},
-    "portfolios": {"description": "changed"},
-    "watchlist-assets": {"notes": "changed"},
-    "holdings": {"target_allocation": "10.00"},
-    "watchlist-analyses": {"summary": "changed"},
-    "portfolio-analyses": {"summary": "changed"},
-    "trade-actions": {"notes": "changed"},
-    "portfolio-asset-analyses": {"summary": "changed"},
-}
 
 
 def client_for(user=None):
@@ -95,64 +52,13 @@ def other():
     return UserFactory()
 
 
-@pytest.mark.parametrize("endpoint", OWNED)
-def test_anonymous_401_and_guest_403(endpoint, owner):
-    obj = OWNED[endpoint](owner, True)
-    assert client_for().get(f"{API}{endpoint}/").status_code == 401
-    guest = client_for(UserFactory(role=UserRole.GUEST))
-    assert guest.get(f"{API}{endpoint}/").status_code == 403
-    assert guest.get(f"{API}{endpoint}/{obj.pk}/").status_code == 403
-    assert guest.patch(f"{API}{endpoint}/{obj.pk}/", PATCHES[endpoint]).status_code == 403
-
-
-@pytest.mark.parametrize("endpoint", OWNED)
-def test_owner_reads_and_changes_own(endpoint, owner):
-    obj = OWNED[endpoint](owner, False)
-    client = client_for(owner)
-    assert ids(client.get(f"{API}{endpoint}/")) == {obj.pk}
-    assert client.get(f"{API}{endpoint}/{obj.pk}/").status_code == 200
-    answer = client.patch(f"{API}{endpoint}/{obj.pk}/", PATCHES[endpoint])
-    assert answer.status_code == 200, answer.data
-    field, value = next(iter(PATCHES[endpoint].items()))
-    assert answer.data[field] == value
-    # Every API write leaves one audit row.
-    activity = UserActivity.objects.get(user=owner, activity_type="api")
-    assert (activity.action, activity.entity_id) == ("update", obj.pk)
-    assert activity.details["changed_fields"] == [field]
-
-
-@pytest.mark.parametrize("endpoint", OWNED)
-def test_others_objects_read_only_when_public_and_404_otherwise(endpoint, owner, other):
-    private, public = OWNED[endpoint](owner, False), OWNED[endpoint](owner, True)
-    mine = OWNED[endpoint](other, False)
-    client = client_for(other)
-    assert ids(client.get(f"{API}{endpoint}/")) == {public.pk, mine.pk}
-    assert client.get(f"{API}{endpoint}/{private.pk}/").status_code == 404
-    assert client.get(f"{API}{endpoint}/{public.pk}/").status_code == 200
-    for obj in (private, public):
-        assert client.patch(f"{API}{endpoint}/{obj.pk}/", PATCHES[endpoint]).status_code == 404
-        # Holdings are never deleted through the API (405); the rest hide others' rows (404).
-        expected = 405 if endpoint == "holdings" else 404
-        assert client.delete(f"{API}{endpoint}/{obj.pk}/").status_code == expected
-    assert not UserActivity.objects.filter(activity_type="api").exists()
-
-
-@pytest.mark.parametrize("endpoint", OWNED)
-def test_admins_read_all_but_write_only_their_own(endpoint, owner):
-    obj = OWNED[endpoint](owner, False)
-    admin = client_for(AdminUserFactory())
-    assert ids(admin.get(f"{API}{endpoint}/")) == {obj.pk}
-    assert admin.get(f"{API}{endpoint}/{obj.pk}/").status_code == 200
-    assert admin.patch(f"{API}{endpoint}/{obj.pk}/", PATCHES[endpoint]).status_code == 404
-
-
 @pytest.mark.parametrize(("endpoint", "model"), [("watchlists", Watchlist), ("portfolios", Portfolio)])
 def test_delete_soft_deletes_and_hides_the_children(endpoint, model, owner):
-    obj = OWNED[endpoint](owner, False)
-    child = "watchlist-assets" if endpoint == "watchlists" else "holdings"
     if endpoint == "watchlists":
+        obj, child = WatchlistFactory(user=owner), "watchlist-assets"
         WatchlistAssetFactory(watchlist=obj)
     else:
+        obj, child = PortfolioFactory(user=owner), "holdings"
         PortfolioAssetFactory(portfolio=obj)
     client = client_for(owner)
     assert len(ids(client.get(f"{API}{child}/"))) == 1
@@ -263,49 +169,18 @@ def test_analysis_written_for_own_portfolio_only(owner, other):
     assert out_of_range.status_code == 400 and "risk_score" in out_of_range.data
 
 
-@pytest.mark.parametrize("endpoint", OWNED)
-def test_list_query_count_does_not_depend_on_rows(endpoint, owner):
-    client = client_for(owner)
-    OWNED[endpoint](owner, False)
-    with CaptureQueriesContext(connection) as one:
-        assert len(client.get(f"{API}{endpoint}/?page_size=100").data["results"]) == 1
-    for _ in range(24):
-        OWNED[endpoint](owner, False)
-    with CaptureQueriesContext(connection) as many:
-        assert len(client.get(f"{API}{endpoint}/?page_size=100").data["results"]) == 25
-    assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
-
-
-# The same rules through the shared API test base (cryptopredict.testing.api) ------------------------
-
-
-def owned_matrix(*, creatable: bool = True) -> dict:
-    """Return the expected statuses for an object of `owner` that is not public (design/api.md).
-
-    Staff are public users unless they hold the model's view permission, which lets them read all;
-    admins read all; nobody but the owner writes it (404, not 403: no existence leak).
-    """
-    roles = ("anonymous", "guest", "owner", "other", "staff", "staff_with_permission", "admin")
-
-    def row(*codes):
-        return dict(zip(roles, codes, strict=True))
-
-    created = 201 if creatable else 405
-    return {
-        "list": row(401, 403, 200, 200, 200, 200, 200),
-        "retrieve": row(401, 403, 200, 404, 404, 200, 200),
-        "create": row(401, 403, created, created, created, created, created),
-        "partial_update": row(401, 403, 200, 404, 404, 404, 404),
-        "destroy": row(401, 403, 204, 404, 404, 404, 404),
-    }
+# The permission matrix of design/api.md (private and public objects), CRUD, stored rows and query
+# budgets through the shared API test base (cryptopredict.testing.api) -------------------------------
 
 
 class WatchlistAPITest(APIViewTestCases.APIViewTestCase):
     model = Watchlist
     basename = "watchlist"
+    query_budget = {"list": 2, "retrieve": 2, "create": 6, "update": 8, "destroy": 6}
     factory = WatchlistFactory
     owner_field = "user"
-    permissions = owned_matrix()
+    public_field = "is_public"
+    permissions = OWNED_PERMISSIONS
     update_data = {"name": "Renamed", "is_public": True}
     bad_data = [
         ({"name": ""}, "name"),
@@ -322,9 +197,11 @@ class WatchlistAPITest(APIViewTestCases.APIViewTestCase):
 class PortfolioAPITest(APIViewTestCases.APIViewTestCase):
     model = Portfolio
     basename = "portfolio"
+    query_budget = {"list": 2, "retrieve": 1, "create": 10, "update": 11, "destroy": 6}
     factory = PortfolioFactory
     owner_field = "user"
-    permissions = owned_matrix()
+    public_field = "is_public"
+    permissions = OWNED_PERMISSIONS
     update_data = {"description": "long term", "risk_profile": "aggressive"}
     bad_data = [({"risk_profile": "yolo"}, "risk_profile"), ({"cash_balance": "-1"}, "cash_balance")]
     filter_exclusions = ("deleted_at", "deleted_by")
@@ -337,12 +214,14 @@ class PortfolioAPITest(APIViewTestCases.APIViewTestCase):
 class OwnedChildAPITest(
     APIViewTestCases.GetObjectViewTestCase,
     APIViewTestCases.ListObjectsViewTestCase,
+    APIViewTestCases.CreateObjectViewTestCase,
     APIViewTestCases.UpdateObjectViewTestCase,
     APIViewTestCases.DeleteObjectViewTestCase,
 ):
-    """Rows hanging from a watchlist or portfolio (created in the pytest tests above)."""
+    """Rows hanging from a watchlist or portfolio, created under the creator's own parent."""
 
-    permissions = owned_matrix()
+    permissions = OWNED_PERMISSIONS
+    creator_role = "owner"
 
     # Not collected itself: pytest and unittest skip a base with no model.
     __test__ = False
@@ -352,9 +231,23 @@ class WatchlistAssetAPITest(OwnedChildAPITest):
     __test__ = True
     model = WatchlistAsset
     basename = "watchlistasset"
+    query_budget = {"list": 2, "retrieve": 1, "create": 12, "update": 11, "destroy": 10}
     factory = WatchlistAssetFactory
     owner_field = "watchlist__user"
+    public_field = "watchlist__is_public"
     update_data = {"notes": "buy the dip", "target_price": "150"}
+
+    def create_data(self, role):
+        watchlist = WatchlistFactory(user=self.users[role])
+        return [
+            {
+                "watchlist": watchlist.pk,
+                "asset": AssetFactory().pk,
+                "notes": f"idea {n}",
+                "target_price": "150",
+            }
+            for n in range(3)
+        ]
 
     def test_duplicate_asset_is_refused_naming_the_asset(self):
         item = WatchlistAssetFactory(watchlist__user=self.users["owner"])
@@ -372,9 +265,11 @@ class PortfolioAssetAPITest(
 ):
     model = PortfolioAsset
     basename = "portfolioasset"
+    query_budget = {"list": 2, "retrieve": 1, "update": 9}
     factory = PortfolioAssetFactory
     owner_field = "portfolio__user"
-    permissions = owned_matrix(creatable=False)
+    public_field = "portfolio__is_public"
+    permissions = owned_permissions(creatable=False)
     update_data = {"target_allocation": "12.50"}
 
 
@@ -382,15 +277,45 @@ class WatchlistAnalysisAPITest(OwnedChildAPITest):
     __test__ = True
     model = AIWatchlistAnalysis
     basename = "aiwatchlistanalysis"
+    query_budget = {"list": 1, "retrieve": 1, "create": 9, "update": 8, "destroy": 5}
     factory = AIWatchlistAnalysisFactory
     owner_field = "watchlist__user"
+    public_field = "watchlist__is_public"
     update_data = {"summary": "concentrated", "risk_score": "55.00"}
+
+    def create_data(self, role):
+        watchlist, model = WatchlistFactory(user=self.users[role]), AIModelFactory()
+        return [
+            {
+                "watchlist": watchlist.pk,
+                "ai_model": model.pk,
+                "analysis_time": f"2024-05-0{n + 1}T00:00:00Z",
+                "risk_score": "40.00",
+                "summary": "balanced",
+            }
+            for n in range(3)
+        ]
 
 
 class PortfolioAnalysisAPITest(OwnedChildAPITest):
     __test__ = True
     model = AIPortfolioAnalysis
     basename = "aiportfolioanalysis"
+    query_budget = {"list": 1, "retrieve": 1, "create": 9, "update": 8, "destroy": 5}
     factory = AIPortfolioAnalysisFactory
     owner_field = "portfolio__user"
+    public_field = "portfolio__is_public"
     update_data = {"summary": "rebalance", "risk_score": "60.00"}
+
+    def create_data(self, role):
+        portfolio, model = PortfolioFactory(user=self.users[role]), AIModelFactory()
+        return [
+            {
+                "portfolio": portfolio.pk,
+                "ai_model": model.pk,
+                "analysis_time": f"2024-05-0{n + 1}T00:00:00Z",
+                "risk_score": "40.00",
+                "summary": "hold",
+            }
+            for n in range(3)
+        ]

@@ -9,10 +9,9 @@ from rest_framework.test import APIClient
 
 from ai.tests.factories import AIModelFactory
 from assets.tests.factories import AssetFactory, PriceDataFactory
-from cryptopredict.testing.api import MARKET_PERMISSIONS, APIViewTestCases
+from cryptopredict.testing.api import MARKET_PERMISSIONS, OWNED_PERMISSIONS, APIViewTestCases
 from selection.models import PortfolioAsset
 from selection.tests.factories import PortfolioAssetFactory, PortfolioFactory
-from selection.tests.test_api import owned_matrix
 from trading.choices import TradeStatus
 from trading.models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 from trading.tests.factories import AITradingSignalFactory, PortfolioAssetAnalysisFactory, TradeActionFactory
@@ -190,6 +189,7 @@ def test_signal_risk_reward_is_computed(asset):
 class AITradingSignalAPITest(APIViewTestCases.APIViewTestCase):
     model = AITradingSignal
     basename = "aitradingsignal"
+    query_budget = {"list": 1, "retrieve": 1, "create": 27, "update": 11, "destroy": 7}
     factory = AITradingSignalFactory
     permissions = MARKET_PERMISSIONS
     update_data = {"status": "triggered", "strength": "0.9000"}
@@ -222,15 +222,33 @@ class AITradingSignalAPITest(APIViewTestCases.APIViewTestCase):
 class TradeActionAPITest(
     APIViewTestCases.GetObjectViewTestCase,
     APIViewTestCases.ListObjectsViewTestCase,
+    APIViewTestCases.CreateObjectViewTestCase,
     APIViewTestCases.UpdateObjectViewTestCase,
     APIViewTestCases.DeleteObjectViewTestCase,
 ):
     model = TradeAction
     basename = "tradeaction"
+    query_budget = {"list": 1, "retrieve": 1, "create": 32, "update": 6, "destroy": 6}
     factory = TradeActionFactory  # pending trades: these may be deleted
     owner_field = "portfolio__user"
-    permissions = owned_matrix()
+    public_field = "portfolio__is_public"
+    permissions = OWNED_PERMISSIONS
     update_data = {"notes": "rebalancing"}
+    creator_role = "owner"
+
+    def create_data(self, role):
+        """Buys in the creator's own portfolio (the accounting service adds the holding)."""
+        portfolio, asset = PortfolioFactory(user=self.users[role]), AssetFactory()
+        return [
+            {
+                "portfolio": portfolio.pk,
+                "asset": asset.pk,
+                "action_type": "buy",
+                "quantity": str(n + 1),
+                "price": "100",
+            }
+            for n in range(3)
+        ]
 
     def create_object(self, owner=None, **kwargs):
         if owner is not None:
@@ -241,15 +259,31 @@ class TradeActionAPITest(
 class PortfolioAssetAnalysisAPITest(
     APIViewTestCases.GetObjectViewTestCase,
     APIViewTestCases.ListObjectsViewTestCase,
+    APIViewTestCases.CreateObjectViewTestCase,
     APIViewTestCases.UpdateObjectViewTestCase,
     APIViewTestCases.DeleteObjectViewTestCase,
 ):
     model = PortfolioAssetAnalysis
     basename = "portfolioassetanalysis"
+    query_budget = {"list": 1, "retrieve": 1, "create": 9, "update": 8, "destroy": 5}
     factory = PortfolioAssetAnalysisFactory
     owner_field = "portfolio_asset__portfolio__user"
-    permissions = owned_matrix()
+    public_field = "portfolio_asset__portfolio__is_public"
+    permissions = OWNED_PERMISSIONS
     update_data = {"recommendation": "reduce", "summary": "too heavy"}
+    creator_role = "owner"
+
+    def create_data(self, role):
+        holding, model = PortfolioAssetFactory(portfolio__user=self.users[role]), AIModelFactory()
+        return [
+            {
+                "portfolio_asset": holding.pk,
+                "ai_model": model.pk,
+                "analysis_time": f"2024-05-0{n + 1}T00:00:00Z",
+                "recommendation": "hold",
+            }
+            for n in range(3)
+        ]
 
     def test_create_for_own_holding_only(self):
         mine = PortfolioAssetFactory(portfolio__user=self.users["owner"])
