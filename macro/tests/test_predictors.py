@@ -11,6 +11,7 @@ from ai import services
 from ai.evaluation import model_evaluate
 from ai.tests.market import real_market
 from cryptopredict.choices import JobStatus
+from cryptopredict.testing.db import rolled_back
 from macro.choices import MarketRegime, RiskLevel
 from macro.models import AIRegimeAnalysis, MetricsSnapshot
 from macro.predictors import (
@@ -28,10 +29,17 @@ from macro.predictors import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def shared_market(django_db_setup, django_db_blocker):
+    """The real history, imported once for the module's tests (rolled back after them)."""
+    with rolled_back(django_db_blocker):
+        yield real_market()
+
+
 @pytest.fixture
-def market(settings, tmp_path):
+def market(shared_market, settings, tmp_path):
     settings.MODEL_ARTIFACTS_DIR = tmp_path
-    return real_market()
+    return shared_market
 
 
 def run(model, **kwargs):

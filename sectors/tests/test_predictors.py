@@ -10,6 +10,7 @@ from ai import services
 from ai.evaluation import model_evaluate
 from ai.tests.market import real_market
 from cryptopredict.choices import JobStatus
+from cryptopredict.testing.db import rolled_back
 from sectors.choices import Outlook, RotationPhase, RotationSignal
 from sectors.models import AICrossSectorAnalysis, AISectorAnalysis, SectorHistory, SectorRotationFlow
 from sectors.predictors import altseason_breadth, quadrant, rotation_flows, rotation_metrics, rotation_phase
@@ -25,9 +26,16 @@ from sectors.tests.factories import SectorFactory, SectorMappingFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def shared_market(django_db_setup, django_db_blocker):
+    """The real history, imported once for the module's tests (rolled back after them)."""
+    with rolled_back(django_db_blocker):
+        yield real_market()
+
+
 @pytest.fixture
-def sectors():
-    assets = real_market()
+def sectors(shared_market):
+    assets = shared_market
     store = SectorFactory(name="Store of value", slug="store-of-value")
     contracts = SectorFactory(name="Smart contracts", slug="smart-contracts")
     layer1 = SectorFactory(name="Layer 1", slug="layer-1")
@@ -127,8 +135,7 @@ def test_rotation_model_writes_sector_cross_sector_and_flow_rows(sectors):
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
-def test_rotation_without_mapped_sectors_fails_with_a_clear_error():
-    real_market()
+def test_rotation_without_mapped_sectors_fails_with_a_clear_error(shared_market):
     model = services.model_register(name="rotation", version="1", architecture="sector_rotation")
     job = services.prediction_job_execute(job_id=services.prediction_job_queue(model=model, enqueue=False).pk)
     assert job.status == JobStatus.FAILED and "map assets to sectors first" in job.error_message

@@ -12,6 +12,7 @@ from ai import services
 from ai.evaluation import backtest, model_evaluate
 from ai.tests.market import real_market
 from cryptopredict.choices import JobStatus
+from cryptopredict.testing.db import rolled_back
 from sectors.tests.factories import SectorFactory, SectorMappingFactory
 from trading.choices import SignalStatus, SignalType
 from trading.models import AITradingSignal
@@ -33,18 +34,22 @@ def run(model, **kwargs):
     return services.prediction_job_execute(job_id=job.pk)
 
 
-@pytest.fixture
-def layered():
-    """Real candles and snapshots, with regime and sector analyses written by the models above."""
-    assets = real_market()
-    for symbol, name in (("BTC", "Store of value"), ("ETH", "Smart contracts")):
-        SectorMappingFactory(asset=assets[symbol], sector=SectorFactory(name=name, slug=name.lower()[:5]),
-                             is_primary=True)  # fmt: skip
-    regime = services.model_register(name="rules", version="1", architecture="regime_rules")
-    assert run(regime).status == JobStatus.COMPLETED
-    rotation = services.model_register(name="rotation", version="1", architecture="sector_rotation")
-    assert run(rotation).status == JobStatus.COMPLETED
-    return assets
+@pytest.fixture(scope="module")
+def layered(django_db_setup, django_db_blocker):
+    """Real candles and snapshots, with regime and sector analyses written by the models above.
+
+    Made once for the module's tests, rolled back after them.
+    """
+    with rolled_back(django_db_blocker):
+        assets = real_market()
+        for symbol, name in (("BTC", "Store of value"), ("ETH", "Smart contracts")):
+            SectorMappingFactory(asset=assets[symbol], sector=SectorFactory(name=name, slug=name.lower()[:5]),
+                                 is_primary=True)  # fmt: skip
+        regime = services.model_register(name="rules", version="1", architecture="regime_rules")
+        assert run(regime).status == JobStatus.COMPLETED
+        rotation = services.model_register(name="rotation", version="1", architecture="sector_rotation")
+        assert run(rotation).status == JobStatus.COMPLETED
+        yield assets
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast

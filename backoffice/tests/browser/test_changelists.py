@@ -13,7 +13,8 @@ from django.db.backends.signals import connection_created
 from assets.models import PriceData
 from assets.tests.factories import EPOCH, AssetFactory, PriceDataFactory
 
-pytestmark = pytest.mark.browser
+# End to end in a real browser: PostgreSQL only (the production database), to keep the suite fast.
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 
 @pytest.fixture
@@ -57,7 +58,6 @@ def test_filtered_candle_export_downloads_the_filtered_rows(page):
     assert {(row["asset"], row["timeframe"]) for row in rows} == {("BTC", "1d")}
 
 
-@pytest.mark.postgres
 def test_million_candle_changelist_renders_without_count(page, server_queries):
     asset = AssetFactory(symbol="BTC")
     PriceData.objects.bulk_create(

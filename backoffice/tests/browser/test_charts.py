@@ -22,7 +22,8 @@ from trading.services import trade_action_create
 from trading.tests.factories import AITradingSignalFactory
 from users.tests.factories import PASSWORD
 
-pytestmark = pytest.mark.browser
+# End to end in a real browser: PostgreSQL only (the production database), to keep the suite fast.
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 COMPARISON = {
     "buy_and_hold": {
         "metric": "sharpe_ratio",
