@@ -1,7 +1,7 @@
 """A shared base for REST API tests (after NetBox's APIViewTestCases and Saleor's query budgets).
 
 From a few lines per model it generates the list, retrieve, create, update (PATCH and PUT) and
-delete tests, the permission matrix of design/api.md, bad-input tests, a filter-coverage test and
+delete tests, the permission matrix of docs/api.md, bad-input tests, a filter-coverage test and
 an absolute query budget per scenario. Use it like this:
 
     from cryptopredict.testing.api import APIViewTestCases
@@ -39,7 +39,7 @@ not counted: these tests use `APIClient.force_authenticate`, so they do not depe
 Roles (`self.users[role]`, `self.login(role)`): anonymous, guest, owner and other (two public
 users), staff (no model permission), staff_with_permission (add/change/delete/view of `model`) and
 admin (the admin role, not a superuser). `permissions` maps each action to the expected status per
-role; the default is the market-data and AI column of design/api.md (MARKET_PERMISSIONS). For
+role; the default is the market-data and AI column of docs/api.md (MARKET_PERMISSIONS). For
 objects owned by a user set `owner_field` (e.g. "user", or "portfolio__user" with a factory that
 accepts it) and `permissions = OWNED_PERMISSIONS` (adjusted where the contract differs): objects
 are then made by `create_object(owner=self.users["owner"])`, listed, read, updated and deleted
@@ -95,7 +95,7 @@ def _matrix(anonymous, guest, public, staff, staff_with_permission, admin) -> di
     }
 
 
-# design/api.md, market data and AI: every signed-in user reads; admins and permitted staff write.
+# docs/api.md, market data and AI: every signed-in user reads; admins and permitted staff write.
 MARKET_PERMISSIONS = {
     "list": _matrix(401, 200, 200, 200, 200, 200),
     "retrieve": _matrix(401, 200, 200, 200, 200, 200),
@@ -106,7 +106,7 @@ MARKET_PERMISSIONS = {
 
 
 def owned_permissions(*, creatable: bool = True) -> dict[str, dict[str, int]]:
-    """Return design/api.md's statuses for a private object of `owner` (and a public one: PUBLIC).
+    """Return docs/api.md's statuses for a private object of `owner` (and a public one: PUBLIC).
 
     Full CRUD on one's own, guests none; admins and staff holding the model's view permission read
     everyone's, other staff are public users; nobody but the owner writes it (404, not 403: no

@@ -1,4 +1,4 @@
-"""Owners' endpoints of the selection app: the permission matrix of design/api.md, CRUD, lists."""
+"""Owners' endpoints of the selection app: the permission matrix of docs/api.md, CRUD, lists."""
 
 from decimal import Decimal
 
@@ -169,7 +169,7 @@ def test_analysis_written_for_own_portfolio_only(owner, other):
     assert out_of_range.status_code == 400 and "risk_score" in out_of_range.data
 
 
-# The permission matrix of design/api.md (private and public objects), CRUD, stored rows and query
+# The permission matrix of docs/api.md (private and public objects), CRUD, stored rows and query
 # budgets through the shared API test base (cryptopredict.testing.api) -------------------------------
 
 
