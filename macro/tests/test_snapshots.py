@@ -232,6 +232,7 @@ def test_untracked_btc_still_gives_price_and_trend_but_no_market_wide_fields():
     assert all(getattr(last, name) is None for name in market_wide)
 
 
+@pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast
 def test_real_btc_and_eth_history():
     """The shipped CoinGecko daily exports, 2013 to 2025, loaded as seed_demo does."""
     from django.conf import settings
