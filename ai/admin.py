@@ -4,8 +4,6 @@ Operator actions (queue, cancel, retry, ...) call ai.services; add them to the `
 AIModelAdmin or of JobAdmin (both job admins inherit it) as plain admin actions.
 """
 
-from functools import partial
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -17,7 +15,7 @@ from cryptopredict.admin import BaseAdmin, HistoryAdmin, RecentRowsInline, json_
 from . import selectors
 from .admin_actions import JOB_ACTIONS, MODEL_ACTIONS
 from .models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
-from .services import prediction_job_queue, training_job_queue
+from .services import prediction_job_check, prediction_job_queue, training_job_check, training_job_queue
 
 # Columns of a job that only its lifecycle (ai.services and the workers) writes.
 JOB_LIFECYCLE_FIELDS = (
@@ -191,20 +189,20 @@ class ModelEvaluationAdmin(BaseAdmin):
 
 
 class JobQueueForm(forms.ModelForm):
-    """The add form of a job: once its fields are valid, ai.services creates and queues the job.
+    """The add form of a job: checked by the ai.services check of its kind, which writes nothing.
 
-    The service's own refusals (a deprecated model, a rule-based one sent to training, a bad
-    scope) come back as errors on the form.
+    The service's refusals (a deprecated model, a rule-based one sent to training, a bad scope)
+    come back as errors on the form; JobAdmin.save_form then creates and queues the job.
     """
 
-    queue = None  # set per request by JobAdmin.get_form
+    job_check = None  # set by JobAdmin.get_form
 
     def _post_clean(self):
         super()._post_clean()
         if self.errors:
             return
         try:
-            self.queued_job = self.queue(**self.cleaned_data)
+            self.job_check(**self.cleaned_data)
         except ValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
             for field, messages in errors.items():
@@ -219,6 +217,7 @@ class JobAdmin(BaseAdmin):
     """
 
     queue = None  # the ai.services function that creates and queues this kind of job
+    job_check = None  # and the one that checks its fields, writing nothing
     add_fields = ("model", "timeframe", "parameters")
     list_display = (
         "id",
@@ -245,12 +244,15 @@ class JobAdmin(BaseAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
-            queue = staticmethod(partial(self.queue, requested_by=request.user))
-            kwargs["form"] = type("JobQueueForm", (JobQueueForm,), {"queue": queue})
+            kwargs["form"] = type(
+                "JobQueueForm", (JobQueueForm,), {"job_check": staticmethod(self.job_check)}
+            )
         return super().get_form(request, obj, **kwargs)
 
     def save_form(self, request, form, change):
-        return super().save_form(request, form, change) if change else form.queued_job
+        if change:
+            return super().save_form(request, form, change)
+        return self.queue(requested_by=request.user, **form.cleaned_data)
 
     def save_model(self, request, obj, form, change):
         if change:  # an added job was saved by its queue service
@@ -264,6 +266,7 @@ class JobAdmin(BaseAdmin):
 @admin.register(ModelTrainingJob)
 class ModelTrainingJobAdmin(JobAdmin):
     queue = staticmethod(training_job_queue)
+    job_check = staticmethod(training_job_check)
     add_fields = (*JobAdmin.add_fields, "training_data_start", "training_data_end")
     readonly_fields = (*JOB_LIFECYCLE_FIELDS, "resulting_metrics", "artifact_path")
 
@@ -271,6 +274,7 @@ class ModelTrainingJobAdmin(JobAdmin):
 @admin.register(ModelPredictionJob)
 class ModelPredictionJobAdmin(JobAdmin):
     queue = staticmethod(prediction_job_queue)
+    job_check = staticmethod(prediction_job_check)
     add_fields = ("model", "asset", "sector", "timeframe", "parameters")
     list_display = (*JobAdmin.list_display[:6], "asset", "sector", *JobAdmin.list_display[6:])
     list_select_related = ("model", "asset", "sector")

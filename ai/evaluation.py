@@ -38,10 +38,10 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 
 from cryptopredict.choices import TIMEFRAME_DELTAS
+from cryptopredict.numbers import jsonable
 
 from . import metrics
 from .choices import EvaluationType
-from .data import jsonable
 from .models import AIModel, ModelEvaluation
 from .registry import architecture_get
 

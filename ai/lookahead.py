@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Value
 
+from assets.candle_columns import PRICE_COLUMNS
 from assets.models import PriceData
 from cryptopredict.choices import TIMEFRAME_DELTAS
 from cryptopredict.models import AIAnalysisMixin
@@ -86,10 +87,7 @@ def _outputs(model: AIModel, at: datetime, step) -> dict[tuple, dict]:
 
 def _perturb(last_known: datetime) -> None:
     """Change every input stamped after `last_known`, the last bar known (the caller rolls back)."""
-    scaled = {
-        name: F(name) * PRICE_FACTOR
-        for name in ("open_price", "high_price", "low_price", "close_price", "market_cap")
-    }
+    scaled = {name: F(name) * PRICE_FACTOR for name in (*PRICE_COLUMNS, "market_cap")}
     indicators = {
         f.name: Value(None)
         for f in PriceData._meta.concrete_fields

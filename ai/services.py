@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cryptopredict.choices import JobStatus, Timeframe
+from cryptopredict.timeframes import UnknownTimeframe, timeframe_check
 
 from .choices import ModelStatus
 from .models import AIModel, ModelPredictionJob, ModelTrainingJob
@@ -69,6 +70,23 @@ def _label(job: Job) -> str:
 # Models -----------------------------------------------------------------------------------------
 
 
+# What a registration may describe besides its identity and architecture; the lifecycle columns
+# (status, activation, training results, prediction counters) are kept by the services below.
+MODEL_DETAILS = (
+    "performance_metrics",
+    "training_data_range",
+    "input_schema",
+    "output_schema",
+    "health_status",
+    "framework",
+    "deployment_environment",
+    "model_size_mb",
+    "training_duration_minutes",
+    "max_predictions_per_hour",
+    "requires_manual_approval",
+)
+
+
 def model_register(
     *,
     name: str,
@@ -81,16 +99,24 @@ def model_register(
     training_features: dict | None = None,
     min_confidence_threshold: Decimal | float = Decimal("0.5"),
     training_notes: str | None = None,
+    **details,
 ) -> AIModel:
-    """Create an inactive AIModel for a registered architecture and return it."""
+    """Create an inactive AIModel for a registered architecture, in one INSERT, and return it.
+
+    `details` are the descriptive columns of MODEL_DETAILS (schemas, framework, limits...).
+    """
+    if unknown := sorted(set(details) - set(MODEL_DETAILS)):
+        raise TypeError(f"model_register() does not set {', '.join(unknown)}")
     arch = architecture_get(architecture)
     model_type = model_type or arch.model_type
     if model_type != arch.model_type:
         raise ValidationError(
             {"model_type": f"architecture {architecture!r} makes {arch.model_type} models, not {model_type}"}
         )
-    if training_data_timeframe not in Timeframe.values:
-        raise ValidationError({"training_data_timeframe": f"unknown timeframe {training_data_timeframe!r}"})
+    try:
+        timeframe_check(training_data_timeframe)
+    except UnknownTimeframe as exc:
+        raise ValidationError({"training_data_timeframe": str(exc)}) from None
     if configuration is not None and not isinstance(configuration, dict):
         raise ValidationError({"configuration": "must be a JSON object"})
     defaults = getattr(arch, "default_configuration", {})
@@ -109,10 +135,10 @@ def model_register(
         target_variable=target_variable or getattr(arch, "target_variable", ""),
         configuration={**defaults, **(configuration or {})},
         training_features=training_features or {"features": list(getattr(arch, "features", []))},
-        framework=getattr(arch, "framework", None),
         min_confidence_threshold=Decimal(str(min_confidence_threshold)),
         training_notes=training_notes,
         status=ModelStatus.INACTIVE,
+        **{"framework": getattr(arch, "framework", None), **details},
     )
     # An empty or too long name or version is refused here, not by the database; an architecture
     # may name no target variable.
@@ -177,10 +203,10 @@ def _check_parameters(parameters) -> dict:
 
 
 def _check_timeframe(timeframe: str | None, default: str) -> str:
-    timeframe = timeframe or default
-    if timeframe not in Timeframe.values:
-        raise ValidationError({"timeframe": f"unknown timeframe {timeframe!r}"})
-    return timeframe
+    try:
+        return timeframe_check(timeframe or default)
+    except UnknownTimeframe as exc:
+        raise ValidationError({"timeframe": str(exc)}) from None
 
 
 def _enqueue(job: Job, *, send: bool = True) -> Job:
@@ -212,25 +238,44 @@ def training_job_queue(
     enqueue: bool = True,
 ) -> ModelTrainingJob:
     """Create a pending training job for `model` and queue it (unless `enqueue` is off); return the job."""
+    values = training_job_check(
+        model=model,
+        parameters=parameters,
+        timeframe=timeframe,
+        training_data_start=training_data_start,
+        training_data_end=training_data_end,
+    )
+    with transaction.atomic():
+        job = ModelTrainingJob.objects.create(requested_by=requested_by, **values)
+        return _enqueue(job, send=enqueue)
+
+
+def training_job_check(
+    *,
+    model: AIModel,
+    parameters: dict | None = None,
+    timeframe: str | None = None,
+    training_data_start: datetime | None = None,
+    training_data_end: datetime | None = None,
+) -> dict:
+    """Return the columns of a training job for `model`, or raise a ValidationError naming the field.
+
+    Writes nothing: the admin's add form checks with it, then queues in its save.
+    """
     arch = _check_model_usable(model)
     if not arch.trainable:
         raise ValidationError(
             {"model": f"architecture {model.architecture!r} is rule-based: nothing to train"}
         )
-    parameters = _check_parameters(parameters)
-    timeframe = _check_timeframe(timeframe, model.training_data_timeframe)
     if training_data_start and training_data_end and training_data_end <= training_data_start:
         raise ValidationError({"training_data_end": "must be after training_data_start"})
-    with transaction.atomic():
-        job = ModelTrainingJob.objects.create(
-            model=model,
-            requested_by=requested_by,
-            parameters=parameters,
-            timeframe=timeframe,
-            training_data_start=training_data_start,
-            training_data_end=training_data_end,
-        )
-        return _enqueue(job, send=enqueue)
+    return {
+        "model": model,
+        "parameters": _check_parameters(parameters),
+        "timeframe": _check_timeframe(timeframe, model.training_data_timeframe),
+        "training_data_start": training_data_start,
+        "training_data_end": training_data_end,
+    }
 
 
 def prediction_job_queue(
@@ -248,22 +293,28 @@ def prediction_job_queue(
     `parameters` may carry `{"watchlist": id}` or `{"portfolio": id}` for layer-3 models. With
     `enqueue` off the job stays pending for the caller to run with `prediction_job_execute`.
     """
+    values = prediction_job_check(
+        model=model, asset=asset, sector=sector, timeframe=timeframe, parameters=parameters
+    )
+    with transaction.atomic():
+        job = ModelPredictionJob.objects.create(requested_by=requested_by, **values)
+        return _enqueue(job, send=enqueue)
+
+
+def prediction_job_check(
+    *, model: AIModel, asset=None, sector=None, timeframe: str | None = None, parameters: dict | None = None
+) -> dict:
+    """Return the columns of a prediction job for `model`, or raise a ValidationError naming the field.
+
+    Writes nothing: the admin's add form checks with it, then queues in its save.
+    """
     arch = _check_model_usable(model)
     parameters = _check_parameters(parameters)
     timeframe = _check_timeframe(timeframe, model.training_data_timeframe)
     validate = getattr(arch, "parameters_validate", None)
     if validate is not None:
         validate(parameters=parameters, asset=asset, sector=sector)
-    with transaction.atomic():
-        job = ModelPredictionJob.objects.create(
-            model=model,
-            requested_by=requested_by,
-            asset=asset,
-            sector=sector,
-            timeframe=timeframe,
-            parameters=parameters,
-        )
-        return _enqueue(job, send=enqueue)
+    return dict(model=model, asset=asset, sector=sector, timeframe=timeframe, parameters=parameters)
 
 
 # The state machine --------------------------------------------------------------------------------

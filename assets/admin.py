@@ -8,7 +8,7 @@ from cryptopredict.admin import BaseAdmin, CandleAdmin, ConstraintForm, HistoryA
 from cryptopredict.choices import JobStatus
 from cryptopredict.resources import resource_for
 
-from .api.serializers import CANDLE_KEYS
+from .candle_columns import CANDLE_COLUMNS, OHLCV_COLUMNS
 from .models import INDICATOR_FIELDS, Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
 from .selectors import asset_deletion_summary
 from .services.deletion import asset_deletion_start
@@ -140,16 +140,7 @@ class AssetAdmin(HistoryAdmin, BaseAdmin):
 
 
 # The leading columns of a candle export.
-CANDLE_COLUMNS = (
-    "asset",
-    "timeframe",
-    "candle_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "volume",
-)
+EXPORT_FIRST = ("asset", "timeframe", "candle_time", *OHLCV_COLUMNS)
 
 
 class CandleForm(ConstraintForm):
@@ -158,15 +149,15 @@ class CandleForm(ConstraintForm):
 
     def clean(self):
         cleaned = super().clean()
-        if any(column in self.errors for column in ("timeframe", *CANDLE_KEYS.values())):
+        if any(column in self.errors for column in ("timeframe", *CANDLE_COLUMNS.values())):
             return cleaned  # a value that did not parse already has its message
 
         def value(column):  # a read-only field (the identity of a stored candle) is not in the form
             return cleaned[column] if column in self.fields else getattr(self.instance, column, None)
 
-        row = {key: value(column) for key, column in CANDLE_KEYS.items()}
+        row = {key: value(column) for key, column in CANDLE_COLUMNS.items()}
         for key, errors in candle_errors(row, timeframe=value("timeframe")).items():
-            column = CANDLE_KEYS.get(key)
+            column = CANDLE_COLUMNS.get(key)
             for message in errors:
                 self.add_error(column if column in self.fields else None, message)
         return cleaned
@@ -201,7 +192,7 @@ class PriceDataAdmin(CandleAdmin):
     its validation and its indicators, and they and the later candles' are computed again."""
 
     form = CandleForm
-    resource_classes = [resource_for(PriceData, first=CANDLE_COLUMNS, asset="asset__symbol")]
+    resource_classes = [resource_for(PriceData, first=EXPORT_FIRST, asset="asset__symbol")]
     list_display = (*CandleAdmin.list_display, "is_price_point")
     list_filter = (*CandleAdmin.list_filter, "is_price_point")
 
@@ -237,7 +228,7 @@ class PriceDataAdmin(CandleAdmin):
 @admin.register(PriceDataArchive)
 class PriceDataArchiveAdmin(CandleAdmin):
     form = CandleForm
-    resource_classes = [resource_for(PriceDataArchive, first=CANDLE_COLUMNS, asset="asset__symbol")]
+    resource_classes = [resource_for(PriceDataArchive, first=EXPORT_FIRST, asset="asset__symbol")]
     list_display = (*CandleAdmin.list_display, "archived_at")
 
 

@@ -1,7 +1,7 @@
 """How candle batches reach the database: the PostgreSQL COPY paths, the ORM path, read-ahead.
 
 Private machinery of `assets.services.writing.candles_upsert`; a batch is a dict candle_time -> tuple of
-the clean values (services.CLEAN_KEYS) followed by the row's position.
+the clean values (candle_columns.CANDLE_KEYS) followed by the row's position.
 """
 
 import queue
@@ -14,6 +14,7 @@ from decimal import Decimal
 import psycopg
 from django.db import connection, transaction
 
+from .candle_columns import CANDLE_COLUMNS, OHLCV_COLUMNS, OPTIONAL_COLUMNS, VALUE_COLUMNS
 from .models import INDICATOR_FIELDS, Asset, PriceData
 
 POSITION = 9  # the tuple index of a row's position, after its nine values
@@ -58,17 +59,7 @@ def prefetched(items: Iterator) -> Iterator:
         worker.join()
 
 
-STAGE_COLUMNS = (
-    "candle_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "volume",
-    "trade_count",
-    "vwap",
-    "market_cap",
-)
+STAGE_COLUMNS = tuple(CANDLE_COLUMNS.values())
 # The COPY text carries every column price_data needs, so that it fits the table and the stage.
 COPY_COLUMNS = ", ".join(("asset_id", "timeframe", "is_validated", "is_price_point", *STAGE_COLUMNS))
 STAGE_CREATE = """
@@ -82,14 +73,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS candle_stage (
 """
 # Optional values a source lacks do not erase what an earlier import stored.
 MERGE_VALUES = {
-    "open_price": "EXCLUDED.open_price",
-    "high_price": "EXCLUDED.high_price",
-    "low_price": "EXCLUDED.low_price",
-    "close_price": "EXCLUDED.close_price",
-    "volume": "EXCLUDED.volume",
-    "trade_count": "COALESCE(EXCLUDED.trade_count, p.trade_count)",
-    "vwap": "COALESCE(EXCLUDED.vwap, p.vwap)",
-    "market_cap": "COALESCE(EXCLUDED.market_cap, p.market_cap)",
+    **{column: f"EXCLUDED.{column}" for column in OHLCV_COLUMNS},
+    **{column: f"COALESCE(EXCLUDED.{column}, p.{column})" for column in OPTIONAL_COLUMNS},
     "is_price_point": "EXCLUDED.is_price_point",
 }
 
@@ -215,18 +200,6 @@ def copy_direct(cursor, text: bytes) -> bool:
     return True
 
 
-ORM_FIELDS = {
-    "open": "open_price",
-    "high": "high_price",
-    "low": "low_price",
-    "close": "close_price",
-    "volume": "volume",
-    "trade_count": "trade_count",
-    "vwap": "vwap",
-    "market_cap": "market_cap",
-}
-
-
 # Databases without a decimal type (SQLite) keep doubles: equal within what a double holds.
 STORED_TOLERANCE = Decimal("1e-13")
 
@@ -242,17 +215,17 @@ def batch_write_orm(
     *, asset: Asset, timeframe: str, batch: dict, text=None, price_points: bool = False
 ) -> tuple[int, int]:
     """Upsert one batch with bulk_create(update_conflicts=True), skipping unchanged candles."""
-    fields = [*ORM_FIELDS.values(), "is_price_point"]
+    fields = [*VALUE_COLUMNS.values(), "is_price_point"]
     existing = {
         values[0]: values[1:]
-        for values in PriceData.objects.filter(
-            asset=asset, timeframe=timeframe, candle_time__in=list(batch)
-        ).values_list("candle_time", *fields)
+        for values in PriceData.objects.series(asset, timeframe)
+        .filter(candle_time__in=list(batch))
+        .values_list("candle_time", *fields)
     }
     changed, inserted = [], 0
     exact = connection.vendor != "sqlite"  # only SQLite stores decimals as doubles
     for row in batch.values():
-        values = dict(zip(ORM_FIELDS.values(), row[1:POSITION], strict=True))
+        values = dict(zip(VALUE_COLUMNS.values(), row[1:POSITION], strict=True))
         values["is_price_point"] = price_points
         stored = existing.get(row[0])
         if stored is not None:

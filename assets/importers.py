@@ -1,11 +1,12 @@
 """Readers of market data files: each yields candle rows lazily, one dict per candle.
 
-A row is `{"line", "candle_time", "open", "high", "low", "close", "volume"}` plus, where the
-source has them, `trade_count`, `vwap` and `market_cap`. `line` is the source line number (for
-JSON, the 1-based position of the element in its array). Values are left as the source spells
-them (strings, Decimal, int); `assets.services.validation.candle_parse` turns them into checked Decimals, so
-a bad value is rejected there with its line instead of stopping the file. Times that parse are
-aware UTC datetimes (the candle's open time); a time that does not parse is passed on as is.
+A row is a dict of `line` and the keys of `assets.candle_columns.CANDLE_KEYS` (candle_time, the
+prices and volume; trade_count, vwap and market_cap where the source has them). `line` is the
+source line number (for JSON, the 1-based position of the element in its array). Values are
+left as the source spells them (strings, Decimal, int); `assets.services.validation.candle_parse`
+turns them into checked Decimals, so a bad value is rejected there with its line instead of
+stopping the file. Times that parse are aware UTC datetimes (the candle's open time); a time
+that does not parse is passed on as is.
 """
 
 import csv
@@ -23,7 +24,17 @@ from pathlib import Path
 from statistics import median
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
-from cryptopredict.timeframes import EPOCH, describe_gap, floor_time, parse_timestamp, timeframe_delta
+from cryptopredict.timeframes import (
+    EPOCH,
+    UnknownTimeframe,
+    describe_gap,
+    floor_time,
+    parse_timestamp,
+    timeframe_check,
+    timeframe_delta,
+)
+
+from .candle_columns import PRICE_KEYS
 
 FORMATS = (
     "binance_csv",
@@ -64,7 +75,7 @@ ALIASES = {
     "vwap": ("vwap",),
     "market_cap": ("market_cap",),
 }
-REQUIRED = ("candle_time", "open", "high", "low", "close")
+REQUIRED = ("candle_time", *PRICE_KEYS)
 POSITIONAL = (*REQUIRED, "volume")
 
 
@@ -347,9 +358,7 @@ def _csv_source(text: io.TextIOBase, head: str, lines: Callable[[], int] | None)
         if len(header) >= 12:
             return Source("binance_csv", _binance_rows(chain(first, reader), reader), count=total)
         if len(header) in (5, 6):
-            columns = dict(
-                zip(("candle_time", "open", "high", "low", "close", "volume"), range(6), strict=False)
-            )
+            columns = dict(zip(POSITIONAL, range(6), strict=False))
             return Source("csv", _mapped_rows(chain(first, reader), reader, columns), count=total)
         raise ImportFormatError(f"a CSV without a header must have 6 or 12 columns, not {len(header)}")
     columns = _header_map(header)
@@ -577,8 +586,11 @@ def read_candles(path: Path | str, *, fmt: str = "auto", timeframe: str | None =
     The timeframe is inferred from the spacing of the first rows; a stated `timeframe` that the
     spacing contradicts is refused (price points may be bucketed into a longer timeframe).
     """
-    if timeframe is not None and timeframe not in Timeframe.values:
-        raise ImportFormatError(f"unknown timeframe {timeframe!r}; use one of {', '.join(Timeframe.values)}")
+    if timeframe is not None:
+        try:
+            timeframe_check(timeframe)
+        except UnknownTimeframe as exc:
+            raise ImportFormatError(str(exc)) from None
     source = open_source(path, fmt)
     try:
         units: list[str] = []

@@ -36,7 +36,6 @@ more than the stored precision. `check_recursive` measures both on stored series
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from math import isfinite, sqrt
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import talib
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Exists, F, Max, Min, OuterRef, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
@@ -193,7 +192,7 @@ def indicators_refresh(
     whose values differ are written. The watermark is cleared if no write came in meanwhile,
     else the new range is computed too.
     """
-    candles = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe)
+    candles = PriceData.objects.series(asset_id, timeframe)
     state = _state_get(candles, asset_id=asset_id, timeframe=timeframe, whole=whole)
     written = 0
     while state is not None and state.stale_from is not None:
@@ -337,9 +336,7 @@ def _series(*, asset: Asset | None, timeframe: str | None, recompute: bool) -> l
     timeframes = [timeframe] if timeframe is not None else list(Timeframe.values)
     states = IndicatorState.objects.filter(asset__in=assets, timeframe__in=timeframes)
     known = {(s.asset_id, s.timeframe): s.stale_from is not None for s in states}
-    probes = {
-        f"has_{tf}": Exists(PriceData.objects.filter(asset=OuterRef("pk"), timeframe=tf)) for tf in timeframes
-    }
+    probes = {f"has_{tf}": Exists(PriceData.objects.series(OuterRef("pk"), tf)) for tf in timeframes}
     pending = []
     for row in assets.order_by("pk").values("pk", **probes):
         for series_timeframe in timeframes:
@@ -357,26 +354,21 @@ def indicators_compute(
     asset: Asset | None = None,
     timeframe: str | None = None,
     recompute: bool = False,
-    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> int:
     """Refresh the indicators of the selected series and return how many candles were written.
 
     Incremental: only what the watermarks mark stale is computed (a series never computed is
-    computed whole); `recompute` redoes every selected series; `dry_run` rolls the writes back.
+    computed whole); `recompute` redoes every selected series.
     `progress` gets a growing total (the candles to look at) and an update after each chunk. A
     real run commits chunk by chunk: an interrupted run leaves its watermarks for the next run.
     """
-    with transaction.atomic() if dry_run else nullcontext():
-        written = sum(
-            indicators_refresh(asset_id=asset_id, timeframe=series_timeframe, whole=whole, progress=progress)
-            for asset_id, series_timeframe, whole in _series(
-                asset=asset, timeframe=timeframe, recompute=recompute
-            )
+    return sum(
+        indicators_refresh(asset_id=asset_id, timeframe=series_timeframe, whole=whole, progress=progress)
+        for asset_id, series_timeframe, whole in _series(
+            asset=asset, timeframe=timeframe, recompute=recompute
         )
-        if dry_run:
-            transaction.set_rollback(True)
-    return written
+    )
 
 
 # --- Recursive analysis (freqtrade's recursive-analysis) -------------------------------------
@@ -436,7 +428,7 @@ def indicators_recursive_check(
     beside it. The stored values of the latest candle are compared with the whole-series ones.
     """
     warmup = WARMUP_CANDLES if warmup is None else warmup
-    candles = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe).order_by("candle_time")
+    candles = PriceData.objects.series(asset_id, timeframe).order_by("candle_time")
     rows = list(
         candles.values_list("candle_time", "high_price", "low_price", "close_price", "is_price_point")
     )

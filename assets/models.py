@@ -19,8 +19,17 @@ from .choices import AssetType
 PRICE = {"max_digits": 38, "decimal_places": 18}
 
 
+class AssetQuerySet(models.QuerySet):
+    def tracked(self):
+        """Return the assets that count in market-wide figures: active, supported crypto and stablecoins."""
+        return self.filter(
+            is_active=True, is_supported=True, asset_type__in=[AssetType.CRYPTO, AssetType.STABLECOIN]
+        )
+
+
 class Asset(ActiveMixin, TimestampedModel):
     api_slug_field = "symbol"  # the API takes an asset by id or symbol (cryptopredict.api.base)
+    objects = AssetQuerySet.as_manager()
     symbol = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=100)
     asset_type = models.CharField(max_length=20, choices=AssetType.choices)
@@ -135,8 +144,16 @@ def _indicator() -> models.FloatField:
     return models.FloatField(null=True, blank=True, editable=False)
 
 
+class CandleQuerySet(models.QuerySet):
+    def series(self, asset, timeframe: str):
+        """Return the candles of one series: `asset` (an Asset, its id or an OuterRef) in `timeframe`."""
+        return self.filter(asset=asset, timeframe=timeframe)
+
+
 class Candle(ValidationMixin, TimestampedModel):
     """The columns of one OHLCV candle; candle_time is its open time, UTC."""
+
+    objects = CandleQuerySet.as_manager()
 
     # The unique (asset, timeframe, candle_time) index serves lookups by asset.
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, db_index=False)

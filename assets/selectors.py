@@ -13,6 +13,7 @@ from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 
 from cryptopredict.choices import Timeframe
 
+from .candle_columns import CANDLE_COLUMNS, CANDLE_KEYS, OHLCV_COLUMNS, PRICE_KEYS
 from .models import Asset, PriceData, PriceDataArchive
 
 # What every filter of a candle list keeps in time order: (asset, timeframe, candle_time) for an
@@ -61,18 +62,7 @@ JSON_SQL = (
     " trim_scale(volume), coalesce(trade_count::text, 'null'), coalesce(trim_scale(vwap)::text, 'null'),"
     " coalesce(trim_scale(market_cap)::text, 'null'))"
 )
-CANDLE_COLUMNS = [
-    "candle_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "volume",
-    "trade_count",
-    "vwap",
-    "market_cap",
-]
-JSON_KEYS = ["candle_time", "open", "high", "low", "close", "volume", "trade_count", "vwap", "market_cap"]
+COLUMNS, JSON_KEYS = list(CANDLE_COLUMNS.values()), list(CANDLE_KEYS)
 
 
 def candles_page(
@@ -127,10 +117,10 @@ def _number(value: Decimal | int | None):
 
 def _candles_python(asset_id, timeframe, start, end, count, forward, compact) -> tuple[list, list[bytes]]:
     order = "candle_time" if forward else "-candle_time"
-    columns = CANDLE_COLUMNS[:6] if compact else CANDLE_COLUMNS
+    columns = COLUMNS[:6] if compact else COLUMNS
     parts = []
     for model in (PriceData, PriceDataArchive):
-        rows = model.objects.filter(asset_id=asset_id, timeframe=timeframe)
+        rows = model.objects.series(asset_id, timeframe)
         if start is not None:
             rows = rows.filter(candle_time__gte=start)
         if end is not None:
@@ -149,12 +139,7 @@ def _candles_python(asset_id, timeframe, start, end, count, forward, compact) ->
 
 
 FRAME_COLUMNS = {
-    "open": "open_price",
-    "close": "close_price",
-    "high": "high_price",
-    "low": "low_price",
-    "volume": "volume",
-    "market_cap": "market_cap",
+    **{key: CANDLE_COLUMNS[key] for key in (*PRICE_KEYS, "volume", "market_cap")},
     "price_point": "is_price_point",  # 1.0 on a price point (no traded range), 0.0 on real OHLC
 }
 
@@ -206,8 +191,8 @@ def candle_timeframes(*, asset: Asset) -> list[str]:
     """
     checks = {}
     for timeframe in Timeframe.values:
-        live = PriceData.objects.filter(asset=OuterRef("pk"), timeframe=timeframe)
-        archived = PriceDataArchive.objects.filter(asset=OuterRef("pk"), timeframe=timeframe)
+        live = PriceData.objects.series(OuterRef("pk"), timeframe)
+        archived = PriceDataArchive.objects.series(OuterRef("pk"), timeframe)
         checks[f"has_{timeframe}"] = ExpressionWrapper(Exists(live) | Exists(archived), BooleanField())
     row = Asset.objects.filter(pk=asset.pk).values(**checks).first() or {}
     return [timeframe for timeframe in Timeframe.values if row.get(f"has_{timeframe}")]
@@ -238,15 +223,7 @@ def candle_chart_window(*, asset: Asset, timeframe: str, end=None, limit: int) -
     return {"candles": candles, "indicators": indicators, "more": len(rows) == limit}
 
 
-CHART_FIELDS = (
-    "candle_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "volume",
-    *CHART_INDICATORS,
-)
+CHART_FIELDS = ("candle_time", *OHLCV_COLUMNS, *CHART_INDICATORS)
 
 
 def _latest_candles(*, asset: Asset, timeframe: str, end, limit: int) -> list[dict]:
@@ -256,7 +233,7 @@ def _latest_candles(*, asset: Asset, timeframe: str, end, limit: int) -> list[di
     per_table = connection.features.supports_slicing_ordering_in_compound
     parts = []
     for model in (PriceData, PriceDataArchive):
-        rows = model.objects.filter(asset=asset, timeframe=timeframe)
+        rows = model.objects.series(asset, timeframe)
         if end is not None:
             rows = rows.filter(candle_time__lte=end)
         rows = rows.values(*CHART_FIELDS)

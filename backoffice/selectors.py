@@ -25,7 +25,7 @@ def data_freshness(*, now=None, limit: int = FRESHNESS_ASSETS) -> list[dict]:
     now = now or timezone.now()
     latest = {
         timeframe: Subquery(
-            PriceData.objects.filter(asset=OuterRef("pk"), timeframe=timeframe)
+            PriceData.objects.series(OuterRef("pk"), timeframe)
             .order_by("-candle_time")
             .values("candle_time")[:1]
         )

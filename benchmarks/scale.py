@@ -61,6 +61,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from assets.candle_columns import OHLCV_COLUMNS  # noqa: E402
 from assets.models import INDICATOR_FIELDS, Asset, PriceData  # noqa: E402
 from assets.services.archiving import candles_archive  # noqa: E402
 from assets.services.importing import candles_import  # noqa: E402
@@ -208,8 +209,7 @@ def page_time(client: Client, url: str, params: dict, samples: int = 5) -> tuple
 
 def admin_bench(client: Client, assets: list[Asset]) -> None:
     url = reverse("admin:assets_pricedata_changelist")
-    list_display = ["asset", "timeframe", "candle_time", "open_price", "high_price", "low_price",
-                    "close_price", "volume", "is_validated"]  # fmt: skip
+    list_display = ["asset", "timeframe", "candle_time", *OHLCV_COLUMNS, "is_validated"]
     pages = [("unfiltered", {})]
     pages += [(f"timeframe {tf}", {"timeframe__exact": tf}) for tf in ("1m", "1d")]
     pages += [(f"is_validated {v}", {"is_validated__exact": v}) for v in ("1", "0")]

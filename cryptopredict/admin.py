@@ -25,6 +25,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 from rangefilter.filters import DateRangeFilter
 from simple_history.admin import SimpleHistoryAdmin
 
+from assets.candle_columns import OHLCV_COLUMNS
 from cryptopredict import formatting
 from cryptopredict.audit import activity_record
 from cryptopredict.constraints import explain
@@ -595,17 +596,7 @@ class CandleAdmin(StreamedExportMixin, BaseAdmin):
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-    list_display = (
-        "asset",
-        "timeframe",
-        "candle_time",
-        "open_price",
-        "high_price",
-        "low_price",
-        "close_price",
-        "volume",
-        "is_validated",
-    )
+    list_display = ("asset", "timeframe", "candle_time", *OHLCV_COLUMNS, "is_validated")
     list_filter = (
         ("asset", AutocompleteFilter),
         ExistingTimeframeFilter,

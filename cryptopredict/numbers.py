@@ -1,12 +1,45 @@
-"""Floats from numpy/pandas computations, made fit for Decimal columns."""
+"""Numbers made fit for the columns that store them: decimal(max_digits, decimal_places) columns
+and JSON columns. Every app asks these, so that one rule says what a column holds."""
 
-from decimal import Decimal
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 
 
+class DecimalOverflow(ValueError):
+    """A number that a decimal column cannot hold."""
+
+
+def decimal_for_column(number: Decimal, *, max_digits: int, decimal_places: int) -> Decimal:
+    """Return `number` as a decimal(max_digits, decimal_places) column stores it: rounded half away
+    from zero (PostgreSQL's numeric rounding) to `decimal_places`.
+
+    Raise DecimalOverflow, naming the number and the column type, when the column cannot hold it:
+    not finite, or with more than max_digits - decimal_places integer digits once rounded
+    (99.995 does not fit decimal(4, 2): it is stored as 100.00).
+    """
+    column = f"decimal({max_digits},{decimal_places})"
+    if not number.is_finite():
+        raise DecimalOverflow(f"{number} does not fit {column}: not a finite number")
+    whole_digits = max_digits - decimal_places
+    if number and number.adjusted() >= whole_digits:  # too large before any rounding
+        raise DecimalOverflow(f"{number} does not fit {column}")
+    step, room = Decimal(1).scaleb(-decimal_places), Context(prec=max_digits + 1)
+    rounded = number.quantize(step, ROUND_HALF_UP, room)
+    if rounded.copy_abs() >= Decimal(10) ** whole_digits:  # copy_abs: abs() would round to 28 digits
+        raise DecimalOverflow(f"{number} does not fit {column} (rounded it is {rounded})")
+    return rounded
+
+
+def decimal_for_field(number: Decimal, field) -> Decimal:
+    """Return `number` as the model DecimalField `field` stores it (see decimal_for_column)."""
+    return decimal_for_column(number, max_digits=field.max_digits, decimal_places=field.decimal_places)
+
+
 def decimal_fit(value, places: int, low=None, high=None, *, digits: int | None = None) -> Decimal | None:
-    """Return `value` rounded to `places` decimals (clamped to [low, high] when given) as a Decimal.
+    """Return a float from numpy/pandas rounded to `places` decimals (clamped to [low, high] when
+    given) as a Decimal.
 
     None stands for what a column cannot hold: a missing or non-finite value, or, with `digits`
     (the column's max_digits), one too large for a decimal(digits, places) column. A ratio of two
@@ -17,7 +50,27 @@ def decimal_fit(value, places: int, low=None, high=None, *, digits: int | None =
     value = float(value)
     if low is not None:
         value = max(low, min(high, value))
-    number = Decimal(str(round(value, places)))
-    if digits is not None and abs(number) >= Decimal(10) ** (digits - places):
+    # Without `digits`, room for any float (at most 309 integer digits).
+    max_digits = digits if digits is not None else 310 + places
+    try:
+        return decimal_for_column(Decimal(repr(value)), max_digits=max_digits, decimal_places=places)
+    except DecimalOverflow:
         return None
-    return number
+
+
+def jsonable(value):
+    """Return `value` fit for a JSON column: numpy scalars made Python, Decimals JSON numbers,
+    tuples lists, keys text, and NaN / infinity None (JSON has no such numbers)."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,9 +1,11 @@
-"""Time on the candle grid: epoch and ISO 8601 parsing, candle open times, timeframe lengths.
+"""Time on the candle grid: the timeframe check, epoch and ISO 8601 parsing, candle open times,
+timeframe lengths.
 
 Used by the importers, the candle services, the snapshots and the API (every app that reads or
 writes times of candles).
 """
 
+import argparse
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -11,6 +13,28 @@ from .choices import TIMEFRAME_DELTAS, Timeframe
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WEEK_ANCHOR = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly candles open on Mondays
+# The one refusal of a timeframe, as str.format template: `input` is the value given (DRF fills
+# the same name in its invalid_choice messages, so the API says it in the same words).
+UNKNOWN_TIMEFRAME = "unknown timeframe {input!r}; use one of " + ", ".join(Timeframe.values)
+
+
+class UnknownTimeframe(ValueError):
+    """A value that is none of the timeframes (Timeframe's values)."""
+
+
+def timeframe_check(value) -> str:
+    """Return `value` when it is a timeframe (1m ... 1M); raise UnknownTimeframe naming it otherwise."""
+    if not isinstance(value, str) or value not in Timeframe.values:
+        raise UnknownTimeframe(UNKNOWN_TIMEFRAME.format(input=value))
+    return value
+
+
+def timeframe_argument(value: str) -> str:
+    """Return a command's timeframe option, refused (argparse's usage error) with the same message."""
+    try:
+        return timeframe_check(value)
+    except UnknownTimeframe as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def epoch_to_datetime(value: int) -> tuple[datetime, str]:

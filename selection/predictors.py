@@ -16,12 +16,11 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 
 from ai.choices import ModelType
-from ai.data import jsonable
 from ai.registry import register
 from assets.models import Asset
 from assets.selectors import candle_frames
 from cryptopredict.choices import TIMEFRAME_DELTAS
-from cryptopredict.numbers import decimal_fit
+from cryptopredict.numbers import decimal_fit, jsonable
 from trading.choices import Recommendation, SignalStatus, TradeStatus
 from trading.models import AITradingSignal, PortfolioAssetAnalysis, TradeAction
 

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from cryptopredict.numbers import DecimalOverflow, decimal_for_field
+
 from .models import Portfolio
 from .selectors import holdings_valued
 
@@ -39,9 +41,10 @@ def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal) -> Portfolio:
         raise ValidationError({"amount": "This portfolio does not track cash (set track_cash first)."})
     if amount == 0 or amount != amount.quantize(MONEY_STEP):
         raise ValidationError({"amount": f"Must be a non-zero amount with at most 8 decimals, not {amount}."})
-    field = Portfolio._meta.get_field("cash_balance")
-    if abs(portfolio.cash_balance + amount) >= Decimal(10) ** (field.max_digits - field.decimal_places):
-        raise ValidationError({"amount": f"A balance of {portfolio.cash_balance + amount} does not fit."})
+    try:
+        decimal_for_field(portfolio.cash_balance + amount, Portfolio._meta.get_field("cash_balance"))
+    except DecimalOverflow as exc:
+        raise ValidationError({"amount": f"The balance would not fit: {exc}."}) from None
     moved = Portfolio.objects.filter(pk=portfolio.pk, cash_balance__gte=-amount).update(
         cash_balance=F("cash_balance") + amount, updated_at=timezone.now()
     )

@@ -24,14 +24,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from ai.choices import ModelType
-from ai.data import jsonable
 from ai.registry import architecture_get, register
 from ai.services import model_active
 from assets.indicators import indicator_frame
 from assets.models import Asset
 from assets.selectors import candle_frames
 from cryptopredict.choices import TIMEFRAME_DELTAS
-from cryptopredict.numbers import decimal_fit
+from cryptopredict.numbers import decimal_fit, jsonable
 from macro.models import AIRegimeAnalysis
 from sectors.models import AISectorAnalysis, SectorMapping
 

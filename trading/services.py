@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assets.models import Asset
+from cryptopredict.numbers import DecimalOverflow, decimal_for_field
 from selection.models import Portfolio, PortfolioAsset
 from selection.services import MONEY_STEP, portfolio_totals_refresh
 from users.models import User
@@ -36,11 +37,11 @@ def _money(value: Decimal) -> Decimal:
 def _check_fits(obj, field_name: str, *, blame: str) -> None:
     """Refuse, naming the input field `blame`, a result too large for its decimal column."""
     field = obj._meta.get_field(field_name)
-    limit = Decimal(10) ** (field.max_digits - field.decimal_places)
-    value = getattr(obj, field_name)
-    if abs(value) >= limit:
+    try:
+        decimal_for_field(getattr(obj, field_name), field)
+    except DecimalOverflow as exc:
         noun = f"{obj._meta.verbose_name} {field_name}"
-        raise ValidationError({blame: f"The trade would make the {noun} {value}, beyond its limit {limit}."})
+        raise ValidationError({blame: f"The trade would make the {noun} too large: {exc}."}) from None
 
 
 def trade_action_create(

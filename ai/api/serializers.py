@@ -3,8 +3,7 @@
 from rest_framework import serializers
 
 from assets.models import Asset
-from cryptopredict.api.base import BaseModelSerializer
-from cryptopredict.choices import Timeframe
+from cryptopredict.api.base import BaseModelSerializer, TimeframeField
 
 from ..models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from ..registry import architecture_names
@@ -97,9 +96,7 @@ class ModelPredictionJobSerializer(JobSerializer):
 
 class JobRequestSerializer(serializers.Serializer):
     model = serializers.PrimaryKeyRelatedField(queryset=AIModel.objects.all())
-    timeframe = serializers.ChoiceField(
-        choices=Timeframe.choices, required=False, help_text="Defaults to the model's training timeframe."
-    )
+    timeframe = TimeframeField(required=False, help_text="Defaults to the model's training timeframe.")
     parameters = serializers.JSONField(required=False, help_text="A JSON object.")
 
     def validate_parameters(self, value):

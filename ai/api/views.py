@@ -31,20 +31,6 @@ from .serializers import (
     TrainingJobRequestSerializer,
 )
 
-# What ai.services.model_register takes; the other writable fields are set after it.
-REGISTER_FIELDS = (
-    "name",
-    "version",
-    "architecture",
-    "model_type",
-    "training_data_timeframe",
-    "target_variable",
-    "configuration",
-    "training_features",
-    "min_confidence_threshold",
-    "training_notes",
-)
-
 
 class AIModelViewSet(BaseModelViewSet):
     queryset = AIModel.objects.all()
@@ -55,13 +41,7 @@ class AIModelViewSet(BaseModelViewSet):
     def perform_create(self, serializer):
         data = serializer.validated_data
         with transaction.atomic():
-            model = services.model_register(**{k: v for k, v in data.items() if k in REGISTER_FIELDS})
-            extra = {k: v for k, v in data.items() if k not in REGISTER_FIELDS}
-            if extra:
-                for name, value in extra.items():
-                    setattr(model, name, value)
-                model.save(update_fields=[*extra, "updated_at"])
-            serializer.instance = model
+            serializer.instance = model = services.model_register(**data)
             self.audit("create", model, data)
 
     def _lifecycle(self, move):

@@ -92,7 +92,7 @@ def series_evaluate(*, asset_id: int, timeframe: str, kinds=None, now: datetime 
 
 @transaction.atomic
 def _series_evaluate(*, asset_id: int, timeframe: str, kinds: set, now: datetime) -> int:
-    series = PriceData.objects.filter(asset_id=asset_id, timeframe=timeframe)
+    series = PriceData.objects.series(asset_id, timeframe)
     latest = series.order_by("-candle_time").values("candle_time", "close_price", *INDICATOR_FIELDS).first()
     if latest is None:
         return 0
@@ -210,7 +210,7 @@ def stale_evaluate(*, now: datetime | None = None) -> int:
     Staleness is the absence of data, so this one runs on a timer (alerts.tasks.stale_check).
     """
     now = now or timezone.now()
-    newest = PriceData.objects.filter(asset_id=OuterRef("asset_id"), timeframe=OuterRef("timeframe"))
+    newest = PriceData.objects.series(OuterRef("asset_id"), OuterRef("timeframe"))
     newest = newest.order_by("-candle_time").values("candle_time")[:1]
     rules = rules_live(now=now).filter(kind=RuleKind.DATA_STALE).select_related("asset")
     rules = list(_locked(rules.annotate(newest=Subquery(newest))))

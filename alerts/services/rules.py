@@ -13,6 +13,7 @@ from alerts.choices import INDICATOR_KINDS, LEVEL_KINDS, PRICE_KINDS, SERIES_KIN
 from alerts.models import AlertRule
 from assets.indicators import INDICATOR_KEYS
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.timeframes import UnknownTimeframe, timeframe_check
 from trading.choices import SignalType
 from users.choices import SubscriptionPlan
 
@@ -90,8 +91,10 @@ def rule_check(values: dict) -> dict:
     if kind not in SERIES_KINDS and kind != RuleKind.NEW_SIGNAL:
         clean["asset"] = None
     timeframe = values.get("timeframe") or Timeframe.D1
-    if timeframe not in Timeframe.values:
-        errors["timeframe"] = f"Unknown timeframe {timeframe!r}."
+    try:
+        timeframe_check(timeframe)
+    except UnknownTimeframe as exc:
+        errors["timeframe"] = str(exc)
     clean["timeframe"] = timeframe
     level = values.get("level")
     if kind in LEVEL_KINDS:

@@ -4,10 +4,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cryptopredict.api.base import BaseModelSerializer
+from cryptopredict.api.base import BaseModelSerializer, TimeframeField
 from cryptopredict.choices import Timeframe
 from cryptopredict.timeframes import parse_timestamp
 
+from ..candle_columns import CANDLE_COLUMNS
 from ..models import INDICATOR_FIELDS, Asset, PriceData, PriceDataArchive
 from ..services.validation import candle_errors
 
@@ -23,34 +24,20 @@ class AssetSerializer(BaseModelSerializer):
         read_only_fields = ["access_count", "last_accessed_at", "timeframe_usage"]
 
 
-# The candle columns as the API and the import service name them.
-CANDLE_KEYS = {
-    "candle_time": "candle_time",
-    "open": "open_price",
-    "high": "high_price",
-    "low": "low_price",
-    "close": "close_price",
-    "volume": "volume",
-    "trade_count": "trade_count",
-    "vwap": "vwap",
-    "market_cap": "market_cap",
-}
-
-
 class CandleRowsMixin:
     """Check a candle as the import service does (alignment to the timeframe, OHLC, ranges)."""
 
     def validate(self, attrs):
         merged = (
-            {name: getattr(self.instance, name) for name in CANDLE_KEYS.values()} if self.instance else {}
+            {name: getattr(self.instance, name) for name in CANDLE_COLUMNS.values()} if self.instance else {}
         )
         merged.update(attrs)
         timeframe = attrs.get("timeframe") or getattr(self.instance, "timeframe", None)
-        row = {key: merged.get(column) for key, column in CANDLE_KEYS.items()}
+        row = {key: merged.get(column) for key, column in CANDLE_COLUMNS.items()}
         errors = candle_errors(row, timeframe=timeframe)
         if errors:
             raise serializers.ValidationError(
-                {CANDLE_KEYS.get(key, key): messages for key, messages in errors.items()}
+                {CANDLE_COLUMNS.get(key, key): messages for key, messages in errors.items()}
             )
         return super().validate(attrs)
 
@@ -133,7 +120,7 @@ class InstantField(serializers.Field):
 class CandleQuerySerializer(serializers.Serializer):
     """The query of `GET assets/{symbol}/candles/`."""
 
-    timeframe = serializers.ChoiceField(choices=Timeframe.choices, default=Timeframe.D1)
+    timeframe = TimeframeField(default=Timeframe.D1)
     start = InstantField(required=False, help_text="First candle time (ISO 8601 or epoch ms), inclusive.")
     end = InstantField(required=False, help_text="Last candle time (ISO 8601 or epoch ms), inclusive.")
     limit = serializers.IntegerField(

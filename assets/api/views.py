@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cryptopredict.api.base import BaseModelViewSet, BaseReadOnlyModelViewSet, TimeSeriesMixin
+from cryptopredict.api.base import BaseModelViewSet, BaseReadOnlyModelViewSet, TimeframeField, TimeSeriesMixin
 from cryptopredict.api.filters import IndexedOrderingFilter
 from cryptopredict.choices import Timeframe
 
@@ -31,7 +31,7 @@ from .serializers import (
 
 
 class CandleWriteQuerySerializer(serializers.Serializer):
-    timeframe = serializers.ChoiceField(choices=Timeframe.choices)
+    timeframe = TimeframeField()
 
 
 class AssetViewSet(BaseModelViewSet):

@@ -6,23 +6,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cryptopredict.statistics import statistics_gather
+from cryptopredict.timeframes import timeframe_check
 
+from ..candle_columns import CANDLE_COLUMNS
 from ..models import INDICATOR_FIELDS, PriceData, PriceDataArchive
 from .results import Progress
-from .writing import _check_timeframe
 
+# The identity first (kept on a conflict), then what an archived copy takes from the live candle.
 ARCHIVE_COLUMNS = (
     "asset_id",
     "timeframe",
-    "candle_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "volume",
-    "market_cap",
-    "trade_count",
-    "vwap",
+    *CANDLE_COLUMNS.values(),
     *INDICATOR_FIELDS,
     "is_validated",
     "is_price_point",
@@ -48,23 +42,20 @@ def candles_archive(
     older_than: timedelta,
     timeframe: str | None = None,
     batch_size: int = 10_000,
-    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> int:
     """Move candles that opened more than `older_than` ago to price_data_archive; return how many.
 
     Each batch is one transaction (copy into the archive, then delete the same ids), so a crash
-    between batches loses nothing and a rerun finishes the job. A dry run only counts.
+    between batches loses nothing and a rerun finishes the job.
     """
     if timeframe is not None:
-        _check_timeframe(timeframe)
+        timeframe_check(timeframe)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     candles = PriceData.objects.filter(candle_time__lt=timezone.now() - older_than)
     if timeframe:
         candles = candles.filter(timeframe=timeframe)
-    if dry_run:
-        return candles.count()
     if progress is not None:
         progress.total = candles.count()
     moved = 0

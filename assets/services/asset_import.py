@@ -1,12 +1,13 @@
 """Upsert assets from a CoinGecko /coins/markets file."""
 
 import json
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cryptopredict.numbers import decimal_for_field, jsonable
 from cryptopredict.timeframes import parse_timestamp
 
 from ..candle_writes import (
@@ -39,17 +40,6 @@ MARKET_FIELDS = {
 ASSET_UPDATE_FIELDS = [*MARKET_FIELDS, "external_ids", "metrics_details", "data_source"]
 
 
-def _jsonable(value):
-    """Return `value` with Decimals turned into JSON numbers."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    return value
-
-
 def _market_value(name: str, raw, errors: dict):
     """Return a CoinGecko value converted for the Asset field `name` (None when absent or bad)."""
     if raw is None or raw == "":
@@ -57,14 +47,7 @@ def _market_value(name: str, raw, errors: dict):
     model_field = Asset._meta.get_field(name)
     try:
         if model_field.get_internal_type() == "DecimalField":
-            number = Decimal(str(raw))
-            quantum = Decimal(1).scaleb(-model_field.decimal_places)
-            if (
-                not number.is_finite()
-                or number.adjusted() >= model_field.max_digits - model_field.decimal_places
-            ):
-                raise ValueError(f"{raw} does not fit")
-            return number.quantize(quantum, context=Context(prec=60))
+            return decimal_for_field(Decimal(str(raw)), model_field)
         if model_field.get_internal_type() == "DateTimeField":
             return parse_timestamp(raw)[0]
         if model_field.get_internal_type() == "IntegerField":
@@ -125,7 +108,7 @@ def assets_upsert(*, items: list[dict]) -> UpsertResult:
         if errors:
             result.rejected.append(Rejection(index, errors))
             continue
-        values["metrics_details"] = _jsonable({k: v for k, v in item.items() if k not in used})
+        values["metrics_details"] = jsonable({k: v for k, v in item.items() if k not in used})
         values["coingecko_id"] = item.get("id")
         parsed[symbol] = values
     existing = Asset.objects.in_bulk(list(parsed), field_name="symbol")

@@ -2,12 +2,10 @@
 
 import gc
 from collections.abc import Iterable
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-from django.db import transaction
 
 from cryptopredict.choices import TIMEFRAME_DELTAS
 from cryptopredict.statistics import statistics_gather
@@ -42,7 +40,6 @@ class ImportReport:
     missing: int = 0  # candles missing in all the gaps
     first_time: datetime | None = None
     last_time: datetime | None = None
-    dry_run: bool = False
     price_points: bool = False  # one price a period (CoinGecko): no traded range, so no ATR
     indicators: int | None = None  # candles whose indicators changed; None when not computed
 
@@ -103,24 +100,19 @@ def _gc_paused():
             gc.enable()
 
 
-class _DryRun(Exception):
-    """Raised to roll a dry run back."""
-
-
 def candles_import(
     *,
     path: Path | str,
     asset: Asset,
     timeframe: str | None = None,
     fmt: str = "auto",
-    dry_run: bool = False,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     indicators: bool = True,
     rejects: Path | str | None = None,
 ) -> ImportReport:
     """Import a candle file for `asset`: detect its format, check the timeframe, upsert the good
-    rows, reject the bad ones with their line, report the gaps. A dry run rolls everything back.
+    rows, reject the bad ones with their line, report the gaps.
 
     Price points (a CoinGecko export or market_chart) are stored as such. The indicators of the
     written candles and of the later ones are computed after the write unless `indicators` is
@@ -140,7 +132,6 @@ def candles_import(
         candles.fmt,
         candles.timeframe,
         candles.unit,
-        dry_run=dry_run,
         price_points=candles.source.points,
         rejected=RejectLog(rejects),
     )
@@ -151,8 +142,7 @@ def candles_import(
         if report.timeframe is None:  # an empty file
             list(candles.rows)
             return report
-        # A dry run writes in one transaction that is rolled back, so its counts are exact.
-        with transaction.atomic() if dry_run else nullcontext(), _gc_paused():
+        with _gc_paused():
             result = candles_upsert(
                 asset=asset,
                 timeframe=report.timeframe,
@@ -162,21 +152,16 @@ def candles_import(
                 on_batch=_GapTracker(report),
                 read_ahead=True,
                 price_points=report.price_points,
-                indicators=indicators and not dry_run,
+                indicators=indicators,
                 rejected=report.rejected,
             )
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
     finally:
         candles.close()
         report.rejected.close()
     report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
-    if indicators and not dry_run:
+    if indicators:
         report.indicators = result.indicators
-    if not dry_run:
-        statistics_gather(PriceData, rows=result.inserted + result.updated)
+    statistics_gather(PriceData, rows=result.inserted + result.updated)
     # Every row read was rejected (bad or repeated) or written, updated or left unchanged once.
     report.rows_read = result.inserted + result.updated + result.unchanged + len(report.rejected)
     return report

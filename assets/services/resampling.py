@@ -5,16 +5,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
-from cryptopredict.timeframes import floor_time, next_time
+from cryptopredict.timeframes import floor_time, next_time, timeframe_check
 
+from ..candle_columns import OHLCV_COLUMNS
 from ..models import Asset, PriceData
 from .results import Progress, UpsertResult
-from .writing import _check_timeframe, candles_upsert
+from .writing import candles_upsert
 
 
 def _resample_check(source_tf: str, target_tf: str) -> None:
-    _check_timeframe(source_tf)
-    _check_timeframe(target_tf)
+    timeframe_check(source_tf)
+    timeframe_check(target_tf)
     if target_tf == Timeframe.MO1:
         fits = source_tf not in (Timeframe.W1, Timeframe.MO1)
     else:
@@ -35,7 +36,7 @@ def candles_resample(
     with a price point in it is a price point too: its high and low are not a traded range.
     """
     _resample_check(source_tf, target_tf)
-    candles = PriceData.objects.filter(asset=asset, timeframe=source_tf).order_by("candle_time")
+    candles = PriceData.objects.series(asset, source_tf).order_by("candle_time")
     first = candles.values_list("candle_time", flat=True).first()
     last = candles.reverse().values_list("candle_time", flat=True).first()
     if first is None:
@@ -47,9 +48,7 @@ def candles_resample(
 
     def periods() -> Iterator[dict]:
         period = None
-        values = candles.values_list(
-            "candle_time", "open_price", "high_price", "low_price", "close_price", "volume", "is_price_point"
-        )
+        values = candles.values_list("candle_time", *OHLCV_COLUMNS, "is_price_point")
         for moment, open_, high, low, close, volume, point in values.iterator(chunk_size=10_000):
             start = floor_time(moment, target_tf)
             if period is None or period["candle_time"] != start:

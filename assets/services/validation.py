@@ -2,34 +2,36 @@
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from operator import itemgetter
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.numbers import DecimalOverflow, decimal_for_column
 from cryptopredict.timeframes import EPOCH, floor_time, parse_timestamp
 
+from ..candle_columns import CANDLE_KEYS, PRICE_KEYS
 from ..candle_writes import (
     POSITION,
 )
 
-PRICE_FIELDS = ("open", "high", "low", "close")
 # Column limits of the candle tables: DecimalField(38, 18) prices, (38, 8) volume, (30, 2) cap.
 PRICE_QUANTUM = Decimal("1e-18")
 VOLUME_QUANTUM = Decimal("1e-8")
 CAP_QUANTUM = Decimal("0.01")
 INT_MAX = 2**31 - 1
-WIDE = Context(prec=60)  # room to quantize any value that fits a column
+# Room to quantize any value that fits a column, rounding as the columns do (decimal_for_column).
+WIDE = Context(prec=60, rounding=ROUND_HALF_UP)
 
-# A stored row, kept as a tuple to keep batches small: the staging columns, then the position.
-CLEAN_KEYS = ("candle_time", "open", "high", "low", "close", "volume", "trade_count", "vwap", "market_cap")
-assert len(CLEAN_KEYS) == POSITION
-_clean_values = itemgetter(*CLEAN_KEYS)
+# A stored row is kept as a tuple to keep batches small: the values of CANDLE_KEYS, then the position.
+assert len(CANDLE_KEYS) == POSITION
+_clean_values = itemgetter(*CANDLE_KEYS)
 
 
 def _decimal(
     value, *, quantum: Decimal, max_digits: int, positive: bool
 ) -> tuple[Decimal | None, str | None]:
-    """Return `value` as a Decimal fitting a column of `max_digits` digits and `quantum` steps."""
+    """Return `value` as a column of `max_digits` digits and `quantum` steps stores it, or the reason
+    it cannot (decimal_for_column says whether it fits)."""
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, str):
@@ -49,11 +51,13 @@ def _decimal(
         return None, f"must be greater than 0, not {number}"
     if not positive and number < 0:
         return None, f"must not be negative, not {number}"
-    if number and number.adjusted() >= max_digits + quantum.as_tuple().exponent:
-        return None, f"{number} is too large"
     if positive and number.adjusted() < quantum.as_tuple().exponent:
         return None, f"{number} is below the smallest stored step {quantum}"
-    return number, None
+    try:
+        places = -quantum.as_tuple().exponent
+        return decimal_for_column(number, max_digits=max_digits, decimal_places=places), None
+    except DecimalOverflow as exc:
+        return None, str(exc)
 
 
 def _aligned(moment: datetime, timeframe: str) -> bool:
@@ -68,12 +72,14 @@ def candle_parse(row: Mapping, *, timeframe: str | None = None) -> tuple[dict | 
     """
     values = _candle_fast(row, timeframe, None)
     if values is not None:
-        return dict(zip(CLEAN_KEYS, values, strict=False)), {}
+        return dict(zip(CANDLE_KEYS, values, strict=False)), {}
     return _candle_slow(row, timeframe)
 
 
-PRICE_MIN, PRICE_MAX = PRICE_QUANTUM, Decimal("1e20")  # numeric(38, 18), above 0
-VOLUME_MAX, CAP_MAX = Decimal("1e30"), Decimal("1e28")
+# The fast path's bounds stay a unit below the columns' limits: a value that rounds up to the
+# limit is left to the slow path, where decimal_for_column decides.
+PRICE_MIN, PRICE_MAX = PRICE_QUANTUM, Decimal("1e20") - 1  # numeric(38, 18), above 0
+VOLUME_MAX, CAP_MAX = Decimal("1e30") - 1, Decimal("1e28") - 1
 ZERO = Decimal(0)
 ODD_ALIGNMENT = {Timeframe.W1, Timeframe.MO1}  # not a multiple of a fixed length since the epoch
 
@@ -92,7 +98,7 @@ def _number(value, low: Decimal, high: Decimal) -> Decimal | None:
 
 
 def _candle_fast(row: Mapping, timeframe: str | None, position) -> tuple | None:
-    """Return the clean values (CLEAN_KEYS, then `position`) when every value is plainly good (the
+    """Return the clean values (CANDLE_KEYS, then `position`) when every value is plainly good (the
     bulk of any import), else None.
 
     Inlined for speed: texts and Decimals only (a float, an int or anything odd goes the slow way).
@@ -165,7 +171,7 @@ def _candle_slow(row: Mapping, timeframe: str | None) -> tuple[dict | None, dict
         elif clean["candle_time"] > datetime.now(UTC):
             # A candle opens at its candle_time: one from the future would become the "latest price".
             errors["candle_time"] = [f"{clean['candle_time'].isoformat()} is in the future"]
-    for key in PRICE_FIELDS:
+    for key in PRICE_KEYS:
         value = row.get(key)
         if value is None:
             errors[key] = ["required"]
@@ -181,9 +187,7 @@ def _candle_slow(row: Mapping, timeframe: str | None) -> tuple[dict | None, dict
     )
     if error:
         errors["volume"] = [error]
-    else:  # stored with 8 decimals: compare and count in that form
-        clean["volume"] = clean["volume"].quantize(VOLUME_QUANTUM, context=WIDE)
-    if not errors.keys() & {"open", "high", "low", "close"}:
+    if not errors.keys() & set(PRICE_KEYS):
         _ohlc_check(clean, errors)
     _optional_parse(row, clean, errors)
     return (None if errors else clean), errors
@@ -227,8 +231,6 @@ def _optional_parse(row: Mapping, clean: dict, errors: dict) -> None:
         clean[key], error = _decimal(value, quantum=quantum, max_digits=digits, positive=positive)
         if error:
             errors[key] = [error]
-        else:
-            clean[key] = clean[key].quantize(quantum, context=WIDE)
 
 
 def candle_errors(row: Mapping, *, timeframe: str | None = None) -> dict[str, list[str]]:

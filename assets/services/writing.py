@@ -8,11 +8,11 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from cryptopredict.choices import Timeframe
+from cryptopredict.timeframes import timeframe_check
 
 from ..candle_cache import candles_changed
+from ..candle_columns import CANDLE_COLUMNS, VALUE_COLUMNS
 from ..candle_writes import (
-    ORM_FIELDS,
     POSITION,
     batch_write_orm,
     batch_write_postgres,
@@ -29,7 +29,6 @@ from ..signals import candles_written
 from .results import Progress, Rejection, UpsertResult
 from .validation import (
     CAP_QUANTUM,
-    WIDE,
     _candle_fast,
     _candle_slow,
     _clean_values,
@@ -40,13 +39,8 @@ from .validation import (
 BATCH_SIZE = 50_000
 
 
-def _check_timeframe(timeframe: str) -> None:
-    if timeframe not in Timeframe.values:
-        raise ValueError(f"unknown timeframe {timeframe!r}; use one of {', '.join(Timeframe.values)}")
-
-
 def _clean_rows(rows: Iterable[Mapping], *, timeframe: str, rejected: list[Rejection]) -> Iterator[tuple]:
-    """Yield the rows that pass candle_parse as tuples (CLEAN_KEYS, position); collect the others.
+    """Yield the rows that pass candle_parse as tuples (CANDLE_KEYS, position); collect the others.
 
     The position is the row's `line`, else its `index`, else its place in `rows`.
     """
@@ -120,7 +114,7 @@ def candles_upsert(
     `read_ahead=True` parses the next batch in a thread while the database writes the current
     one; only for `rows` that do not touch the database (a file, not a queryset).
     """
-    _check_timeframe(timeframe)
+    timeframe_check(timeframe)
     result = UpsertResult() if rejected is None else UpsertResult(rejected=rejected)
     clean = _clean_rows(rows, timeframe=timeframe, rejected=result.rejected)
     copy = method == "copy" or (method == "auto" and connection.vendor == "postgresql")
@@ -165,10 +159,8 @@ def candles_upsert(
 # --- One candle (the API's price-data/{id}/ and the admin's candle form) ------------------------
 
 IDENTITY = ("asset", "timeframe", "candle_time")
-# Row key (as candle_errors reads it) -> column.
-CANDLE_COLUMNS = {"candle_time": "candle_time", **ORM_FIELDS}
 # The columns that hold what the source said; a change to one of them makes derived values stale.
-SOURCE_FIELDS = (*ORM_FIELDS.values(), "is_price_point")
+SOURCE_FIELDS = (*VALUE_COLUMNS.values(), "is_price_point")
 
 
 def _candle_check(values: Mapping) -> None:
@@ -202,7 +194,7 @@ def candle_create(*, asset: Asset, timeframe: str, candle_time: datetime, **valu
     if unknown:
         raise ValidationError({name: "Not a column a candle write sets." for name in unknown})
     _candle_check({"timeframe": timeframe, "candle_time": candle_time, **values})
-    if PriceData.objects.filter(asset=asset, timeframe=timeframe, candle_time=candle_time).exists():
+    if PriceData.objects.series(asset, timeframe).filter(candle_time=candle_time).exists():
         at = f"{candle_time:%Y-%m-%d %H:%M}"
         raise ValidationError({"candle_time": f"{asset.symbol} has a {timeframe} candle at {at} already."})
     candle = PriceData.objects.create(asset=asset, timeframe=timeframe, candle_time=candle_time, **values)
@@ -280,18 +272,16 @@ def candles_market_caps_set(*, asset: Asset, timeframe: str, caps: Mapping[datet
     A changed cap is a changed source value, as in candles_upsert: the candle loses its validation
     and indicators, and the series' indicators are refreshed.
     """
-    _check_timeframe(timeframe)
-    candles = list(PriceData.objects.filter(asset=asset, timeframe=timeframe, candle_time__in=list(caps)))
+    timeframe_check(timeframe)
+    candles = list(PriceData.objects.series(asset, timeframe).filter(candle_time__in=list(caps)))
     changed, now = [], timezone.now()
     for candle in candles:
         value, error = _decimal(caps[candle.candle_time], quantum=CAP_QUANTUM, max_digits=30, positive=False)
-        if error is None:
-            value = value.quantize(CAP_QUANTUM, context=WIDE)
-            if candle.market_cap != value:
-                candle.market_cap, candle.updated_at = value, now
-                candle.indicators_clear()
-                candle.is_validated = False
-                changed.append(candle)
+        if error is None and candle.market_cap != value:
+            candle.market_cap, candle.updated_at = value, now
+            candle.indicators_clear()
+            candle.is_validated = False
+            changed.append(candle)
     if changed:
         with transaction.atomic():
             fields = ["market_cap", *INDICATOR_FIELDS, "is_validated", "updated_at"]

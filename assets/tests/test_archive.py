@@ -48,13 +48,6 @@ def test_archive_moves_exactly_the_old_candles():
     assert candles_archive(older_than=timedelta(days=365), timeframe="1d") == 0  # nothing left to do
 
 
-def test_dry_run_counts_without_moving():
-    asset = AssetFactory()
-    candles(asset, range(400, 404))
-    assert candles_archive(older_than=timedelta(days=365), dry_run=True) == 4
-    assert PriceData.objects.count() == 4 and not PriceDataArchive.objects.exists()
-
-
 def test_a_run_killed_between_batches_loses_nothing_and_a_rerun_finishes():
     asset = AssetFactory()
     old = candles(asset, range(400, 407))

@@ -339,15 +339,10 @@ def test_timeframe_mismatch_is_refused_before_writing():
     assert not PriceData.objects.filter(asset=asset).exists()
 
 
-def test_missing_file_and_dry_run(tmp_path):
+def test_missing_file(tmp_path):
     asset = AssetFactory()
     with pytest.raises(ImportFormatError, match="no such file"):
         candles_import(path=tmp_path / "none.csv", asset=asset)
-    report = candles_import(
-        path=FIXTURES / "nautilus_http_spot_market_klines.json", asset=asset, dry_run=True
-    )
-    assert report.inserted == 10
-    assert not PriceData.objects.filter(asset=asset).exists()
 
 
 # --- candles_resample ------------------------------------------------------------------------

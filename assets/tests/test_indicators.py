@@ -21,7 +21,7 @@ from assets.indicators import (
     indicators_compute,
     indicators_mark_stale,
 )
-from assets.models import INDICATOR_FIELDS, IndicatorState, PriceData, indicators_of
+from assets.models import INDICATOR_FIELDS, PriceData, indicators_of
 from assets.tests.factories import AssetFactory
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -237,16 +237,13 @@ def test_chunked_run_equals_one_pass(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_recompute_and_filters_and_dry_run():
+def test_recompute_and_filters():
     btc, eth = AssetFactory(symbol="BTC"), AssetFactory(symbol="ETH")
     series = random_walk(60)
     candles_create(btc, *series)
     candles_create(eth, *series)
     candles_create(btc, *series, timeframe="1h")
 
-    assert indicators_compute(asset=btc, timeframe="1d", dry_run=True) == 60 - FIRST_DEFINED_INDEX
-    assert not PriceData.objects.filter(HAS_INDICATORS).exists()
-    assert not IndicatorState.objects.exists()
     assert indicators_compute(timeframe="1d") == 2 * (60 - FIRST_DEFINED_INDEX)
     assert PriceData.objects.filter(timeframe="1h").exclude(HAS_INDICATORS).count() == 60
 

@@ -35,8 +35,10 @@ from rest_framework.settings import api_settings
 
 from cryptopredict.api.filters import secret_fields
 from cryptopredict.audit import activity_record
+from cryptopredict.choices import Timeframe
 from cryptopredict.constraints import explain, referenced_fields
 from cryptopredict.models import SoftDeleteMixin, UserTrackingMixin
+from cryptopredict.timeframes import UNKNOWN_TIMEFRAME
 
 from .pagination import TimeSeriesPagination
 
@@ -67,6 +69,15 @@ def constraint_errors(model: type[models.Model], instance, attrs: dict) -> dict[
             for name in fields:
                 errors.setdefault(name, []).append(f"Breaks {constraint.name}: {text}.")
     return errors
+
+
+class TimeframeField(serializers.ChoiceField):
+    """A timeframe, refused in the words of cryptopredict.timeframes.timeframe_check."""
+
+    default_error_messages = {"invalid_choice": UNKNOWN_TIMEFRAME}
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Timeframe.choices, **kwargs)
 
 
 class IdOrSlugRelatedField(serializers.PrimaryKeyRelatedField):
@@ -120,6 +131,13 @@ class BaseModelSerializer(serializers.ModelSerializer):
         slug_field = getattr(relation_info.related_model, "api_slug_field", None)
         if slug_field and field_class is serializers.PrimaryKeyRelatedField:
             return IdOrSlugRelatedField, {**kwargs, "slug_field": slug_field}
+        return field_class, kwargs
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_class is serializers.ChoiceField and list(model_field.choices) == Timeframe.choices:
+            kwargs.pop("choices")
+            return TimeframeField, kwargs
         return field_class, kwargs
 
     def get_fields(self):

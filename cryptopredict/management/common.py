@@ -1,5 +1,5 @@
 """What the operator commands of every app share: exit codes, file arguments, rejections, JSON
-and date options, one-line errors.
+and date options, one-line errors, the dry run.
 
 Exit codes: 0 done, REJECTED (1) the input was (partly) rejected, BAD_ARGUMENTS (2).
 """
@@ -11,10 +11,12 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 REJECTED, BAD_ARGUMENTS = 1, 2
 SHOWN_REJECTIONS = 10
+DRY_RUN_NOTE = "dry run, nothing written: "
 
 
 def existing_file(path: str) -> Path:
@@ -94,3 +96,24 @@ def rejected_as_errors():
             else exc.messages
         )
         raise CommandError("; ".join(messages), returncode=REJECTED) from exc
+
+
+def dry_run_argument(parser, help: str = "do the work and count it, then roll every write back") -> None:
+    """Add the --dry-run option that dry_run_rolled_back reads."""
+    parser.add_argument("--dry-run", action="store_true", help=help)
+
+
+@contextmanager
+def dry_run_rolled_back(dry_run: bool):
+    """Run the block as is, or, when `dry_run`, in one transaction rolled back at its end.
+
+    The one dry run of every command: the services do the real writes, so a dry run reports the
+    counts a real run would and then leaves nothing behind (its on_commit tasks are dropped with
+    the transaction). A real run keeps the services' own transactions (one per batch, say).
+    """
+    if not dry_run:
+        yield
+        return
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)

@@ -1,11 +1,6 @@
 """The snapshot's fields: which build_snapshots derives and which import_metrics writes."""
 
-from decimal import ROUND_HALF_EVEN, Decimal
-
 from django.db import models
-
-from assets.choices import AssetType
-from assets.models import Asset
 
 from ..models import MetricsSnapshot
 
@@ -56,21 +51,5 @@ class MetricsError(ValueError):
     """Snapshots cannot be built, or a metrics file cannot be imported at all."""
 
 
-def tracked_assets():
-    """Return the assets that count in market-wide metrics: active, supported crypto and stablecoins."""
-    return Asset.objects.filter(
-        is_active=True, is_supported=True, asset_type__in=[AssetType.CRYPTO, AssetType.STABLECOIN]
-    )
-
-
 def _column(name: str) -> models.Field:
     return MetricsSnapshot._meta.get_field(name)
-
-
-def _fits(name: str, number: Decimal) -> tuple[Decimal | None, str | None]:
-    """Return `number` rounded to the column's places, or the reason it does not fit."""
-    column = _column(name)
-    quantized = number.quantize(Decimal(1).scaleb(-column.decimal_places), ROUND_HALF_EVEN)
-    if abs(quantized) >= Decimal(10) ** (column.max_digits - column.decimal_places):
-        return None, f"{number} does not fit decimal({column.max_digits},{column.decimal_places})"
-    return quantized, None

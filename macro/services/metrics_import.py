@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from assets.models import PriceData
 from cryptopredict.choices import Timeframe
-from cryptopredict.timeframes import floor_time, parse_timestamp
+from cryptopredict.numbers import decimal_for_field
+from cryptopredict.timeframes import UnknownTimeframe, floor_time, parse_timestamp, timeframe_check
 
 from ..models import MetricsSnapshot
 from .fields import (
@@ -27,7 +28,6 @@ from .fields import (
     SYSTEM_FIELDS,
     MetricsError,
     _column,
-    _fits,
 )
 
 if TYPE_CHECKING:
@@ -152,10 +152,7 @@ def _metric_value(name: str, value):
         if number != number.to_integral_value() or abs(number) >= INT_LIMIT:
             raise ValueError(f"not a whole number that fits: {value!r}")
         return int(number)
-    fitted, problem = _fits(name, number)
-    if problem:
-        raise ValueError(problem)
-    return fitted
+    return decimal_for_field(number, column)  # its DecimalOverflow is a ValueError naming the column
 
 
 def _metric_parse(record: dict) -> tuple[tuple[datetime, str], dict]:
@@ -163,8 +160,10 @@ def _metric_parse(record: dict) -> tuple[tuple[datetime, str], dict]:
     errors, values = [], {}
     record = {key.strip(): value for key, value in record.items() if key is not None}
     timeframe = str(record.get("timeframe") or Timeframe.D1).strip()
-    if timeframe not in Timeframe.values:
-        errors.append(f"timeframe: unknown {timeframe!r}")
+    try:
+        timeframe_check(timeframe)
+    except UnknownTimeframe as exc:
+        errors.append(f"timeframe: {exc}")
     moment, raw_time = None, record.get("snapshot_time")
     if raw_time is None or (isinstance(raw_time, str) and not raw_time.strip()):
         errors.append("snapshot_time: required")
@@ -258,23 +257,20 @@ def _import_batch(
     counts.updated += len(updated)
 
 
-def metrics_import(
-    *, path: str | Path, dry_run: bool = False, progress: Progress | None = None
-) -> ImportCounts:
+def metrics_import(*, path: str | Path, progress: Progress | None = None) -> ImportCounts:
     """Upsert external metrics from a CSV or JSON file into MetricsSnapshot by (snapshot_time, timeframe).
 
     Keys are MetricsSnapshot field names; see metrics_merge. A bad row is rejected with its line
     (JSON: its position in the array) and the good rows are kept.
     """
     keys, records = _read(Path(path))
-    return metrics_merge(keys=keys, records=records, dry_run=dry_run, progress=progress)
+    return metrics_merge(keys=keys, records=records, progress=progress)
 
 
 def metrics_merge(
     *,
     keys: list[str],
     records: list[tuple[int, dict]],
-    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportCounts:
     """Upsert (line, record) pairs of external metrics into MetricsSnapshot by (snapshot_time, timeframe).
@@ -311,6 +307,5 @@ def metrics_merge(
                 _import_batch(timeframe, batch, counts)
                 if progress is not None:
                     progress.update(len(batch))
-        transaction.set_rollback(dry_run)
     counts.rejected.sort(key=lambda rejection: rejection.line)
     return counts

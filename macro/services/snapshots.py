@@ -17,6 +17,8 @@ from assets.choices import AssetType
 from assets.indicators import WARMUP_CANDLES
 from assets.models import Asset, PriceData
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.numbers import DecimalOverflow, decimal_for_field
+from cryptopredict.timeframes import UnknownTimeframe, timeframe_check
 
 from ..derivations import HALVINGS, snapshot_frame
 from ..models import MetricsSnapshot
@@ -30,8 +32,6 @@ from .fields import (
     IMPORTED,
     MetricsError,
     _column,
-    _fits,
-    tracked_assets,
 )
 
 if TYPE_CHECKING:
@@ -76,10 +76,11 @@ def _number(name: str, value, flags: dict) -> Decimal | int | None:
         return None
     if isinstance(_column(name), models.IntegerField):
         return int(value)
-    number, problem = _fits(name, Decimal(repr(float(value))))
-    if problem:
+    try:
+        return decimal_for_field(Decimal(repr(float(value))), _column(name))
+    except DecimalOverflow as problem:
         flags[name] = f"out of range: {problem}"
-    return number
+        return None
 
 
 def _derived(record: dict, btc_close: Decimal, symbols: dict[int, str]) -> tuple[dict, dict, bool]:
@@ -126,24 +127,24 @@ def snapshots_build(
     *,
     timeframe: str = Timeframe.D1,
     since: date | datetime | None = None,
-    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> SnapshotCounts:
     """Compute the derived MetricsSnapshot fields from stored candles, one snapshot per BTC candle.
 
     Upserts by (snapshot_time, timeframe), keeping external and imported fields; a rerun writes
     nothing new. `since` limits the periods written, not the history the indicators see;
-    `dry_run` computes and counts but rolls the writes back.
     """
     started, clock = timezone.now(), time.monotonic()
-    if timeframe not in Timeframe.values:
-        raise MetricsError(f"unknown timeframe {timeframe!r}; choose from {', '.join(Timeframe.values)}")
+    try:
+        timeframe_check(timeframe)
+    except UnknownTimeframe as exc:
+        raise MetricsError(str(exc)) from None
     since = _aware(since)
     assets = {a.symbol: a for a in Asset.objects.filter(symbol__in=[BTC, ETH])}
     if BTC not in assets:
         raise MetricsError("no asset with symbol BTC: import assets and BTC candles first")
     btc, eth = assets[BTC].pk, assets[ETH].pk if ETH in assets else None
-    tracked = dict(tracked_assets().values_list("id", "asset_type"))
+    tracked = dict(Asset.objects.tracked().values_list("id", "asset_type"))
     delta = TIMEFRAME_DELTAS.get(timeframe)
     start = since - WARMUP_CANDLES * delta if since is not None and delta is not None else None
     frames = _candle_frames(timeframe, {btc, *([eth] if eth else []), *tracked}, start)
@@ -181,7 +182,6 @@ def snapshots_build(
             _write_batch(batch, counts=counts, **context)
             if progress is not None:
                 progress.update(len(batch))
-        transaction.set_rollback(dry_run)
     return counts
 
 

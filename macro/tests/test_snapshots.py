@@ -193,13 +193,6 @@ def test_errors_are_clear():
         snapshots_build(timeframe="2d")
 
 
-def test_dry_run_counts_without_writing():
-    market(days=20)
-    counts = snapshots_build(dry_run=True)
-    assert counts.created == 20
-    assert not MetricsSnapshot.objects.exists()
-
-
 def test_command(capsys):
     with pytest.raises(CommandError, match="no asset with symbol BTC") as error:
         call_command("build_snapshots")

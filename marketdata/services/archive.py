@@ -90,10 +90,8 @@ def _expected_count(start: datetime, end: datetime, timeframe: str) -> int:
 
 def _complete(asset: Asset, timeframe: str, start: datetime, end: datetime) -> bool:
     """Return whether every candle from `start` to `end` is stored (a count over that range only)."""
-    stored = PriceData.objects.filter(
-        asset=asset, timeframe=timeframe, candle_time__gte=start, candle_time__lt=end
-    ).count()
-    return stored >= _expected_count(start, end, timeframe)
+    stored = PriceData.objects.series(asset, timeframe).filter(candle_time__gte=start, candle_time__lt=end)
+    return stored.count() >= _expected_count(start, end, timeframe)
 
 
 def asset_for_market(symbol: str) -> Asset:
@@ -187,7 +185,7 @@ def archive_candles_download(
 
 def _state_refresh(state, report: ArchiveReport) -> None:
     """Move the archive's SyncState on: first and last candle by index lookups, count by inserts."""
-    candles = PriceData.objects.filter(asset_id=state.asset_id, timeframe=state.timeframe)
+    candles = PriceData.objects.series(state.asset_id, state.timeframe)
     state.first_candle_time = candles.order_by("candle_time").values_list("candle_time", flat=True).first()
     state.last_candle_time = candles.order_by("-candle_time").values_list("candle_time", flat=True).first()
     state.candle_count += report.inserted

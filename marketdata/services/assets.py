@@ -12,10 +12,10 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from assets.models import Asset
 from assets.services.asset_import import assets_upsert
 from assets.services.writing import candles_market_caps_set
 from cryptopredict.timeframes import floor_time, parse_timestamp
-from macro.services.fields import tracked_assets
 
 from ..clients.coingecko import CoinGecko
 from ..clients.http import SourceError
@@ -74,7 +74,7 @@ def assets_sync(*, pages: int | None = None, client: CoinGecko | None = None) ->
             report.unchanged += result.unchanged
             report.rejected += len(result.rejected)
         by_id = defaultdict(list)
-        for asset in tracked_assets():
+        for asset in Asset.objects.tracked():
             coin = (asset.external_ids or {}).get("coingecko")
             if coin:
                 by_id[coin].append(asset)

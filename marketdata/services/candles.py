@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from assets.models import Asset, PriceData
 from assets.services.writing import candles_upsert
-from cryptopredict.choices import Timeframe
-from cryptopredict.timeframes import floor_time, next_time
+from cryptopredict.timeframes import UnknownTimeframe, floor_time, next_time, timeframe_check
 
 from ..clients.exchange import ExchangeClient
 from ..clients.http import SourceError
@@ -212,9 +211,7 @@ def _start(asset: Asset, timeframe: str, since: datetime | None, now: datetime) 
     SYNC_INITIAL_PERIODS periods back."""
     if since is not None:
         return floor_time(since, timeframe)
-    last = PriceData.objects.filter(asset=asset, timeframe=timeframe).aggregate(last=Max("candle_time"))[
-        "last"
-    ]
+    last = PriceData.objects.series(asset, timeframe).aggregate(last=Max("candle_time"))["last"]
     if last is not None:
         return next_time(last, timeframe)
     start = floor_time(now, timeframe)
@@ -237,8 +234,10 @@ def candles_sync(
     raise: it ends the run (the pages before it are kept), is stored as the series' last error
     and returned in `result.error`. When another run holds the series' lock, nothing is done.
     """
-    if timeframe not in Timeframe.values:
-        raise SyncError(f"unknown timeframe {timeframe!r}; use one of {', '.join(Timeframe.values)}")
+    try:
+        timeframe_check(timeframe)
+    except UnknownTimeframe as exc:
+        raise SyncError(str(exc)) from None
     market_id = (asset.external_ids or {}).get(exchange)
     if not market_id:
         raise SyncError(f"{asset.symbol} has no {exchange!r} market in external_ids")

@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from assets.services.archiving import candles_archive
-from cryptopredict.choices import Timeframe
-from cryptopredict.management.common import BAD_ARGUMENTS
+from cryptopredict.management.common import BAD_ARGUMENTS, DRY_RUN_NOTE, dry_run_argument, dry_run_rolled_back
 from cryptopredict.progress import progress_bar
+from cryptopredict.timeframes import timeframe_argument
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -39,21 +39,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", required=True, help="age of the candles to move, e.g. 365d")
-        parser.add_argument("--timeframe", choices=Timeframe.values, help="only this timeframe")
+        parser.add_argument("--timeframe", type=timeframe_argument, metavar="TF", help="only this timeframe")
         parser.add_argument("--batch-size", type=int, default=10_000, help="candles per transaction")
-        parser.add_argument("--dry-run", action="store_true", help="count what would move")
+        dry_run_argument(parser, help="move and count, then roll the moves back")
 
     def handle(self, *args, **options):
         age = age_parse(options["older_than"])
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1", returncode=BAD_ARGUMENTS)
-        with progress_bar(desc="archive") as bar:
+        with dry_run_rolled_back(options["dry_run"]), progress_bar(desc="archive") as bar:
             moved = candles_archive(
-                older_than=age,
-                timeframe=options["timeframe"],
-                batch_size=options["batch_size"],
-                dry_run=options["dry_run"],
-                progress=bar,
+                older_than=age, timeframe=options["timeframe"], batch_size=options["batch_size"], progress=bar
             )
-        verb = "would move" if options["dry_run"] else "moved"
-        self.stdout.write(f"{verb} {moved} candles older than {options['older_than']} to the archive")
+        note = DRY_RUN_NOTE if options["dry_run"] else ""
+        self.stdout.write(f"{note}moved {moved} candles older than {options['older_than']} to the archive")

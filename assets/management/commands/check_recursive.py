@@ -6,6 +6,7 @@ from assets.indicators import INDICATOR_KEYS, WARMUP_CANDLES, indicators_recursi
 from assets.models import Asset, PriceData
 from cryptopredict.choices import Timeframe
 from cryptopredict.management.common import BAD_ARGUMENTS, REJECTED
+from cryptopredict.timeframes import timeframe_argument
 
 from ._shared import asset_get
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--symbol", help="only this asset (default: every asset with candles)")
         parser.add_argument(
-            "--timeframe", choices=Timeframe.values, help="only this timeframe (default: all)"
+            "--timeframe", type=timeframe_argument, metavar="TF", help="only this timeframe (default: all)"
         )
         parser.add_argument(
             "--warmup",
@@ -78,7 +79,7 @@ class Command(BaseCommand):
             (asset, timeframe)
             for asset in assets
             for timeframe in timeframes
-            if PriceData.objects.filter(asset=asset, timeframe=timeframe).exists()
+            if PriceData.objects.series(asset, timeframe).exists()
         ]
 
     def _report(self, asset: Asset, check) -> None:

@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand
 
 from assets.indicators import indicators_compute
-from cryptopredict.choices import Timeframe
+from cryptopredict.management.common import DRY_RUN_NOTE, dry_run_argument, dry_run_rolled_back
 from cryptopredict.progress import progress_bar
+from cryptopredict.timeframes import timeframe_argument
 
 from ._shared import asset_get
 
@@ -20,21 +21,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--symbol", help="only this asset (default: every asset)")
         parser.add_argument(
-            "--timeframe", choices=Timeframe.values, help="only this timeframe (default: all)"
+            "--timeframe", type=timeframe_argument, metavar="TF", help="only this timeframe (default: all)"
         )
         parser.add_argument("--recompute", action="store_true", help="recompute candles that have indicators")
-        parser.add_argument("--dry-run", action="store_true", help="compute and count, write nothing")
+        dry_run_argument(parser)
 
     def handle(self, *args, **options):
         asset = asset_get(options["symbol"]) if options["symbol"] else None
-        with progress_bar(desc="indicators", unit="candles") as bar:
+        with dry_run_rolled_back(options["dry_run"]), progress_bar(desc="indicators", unit="candles") as bar:
             written = indicators_compute(
-                asset=asset,
-                timeframe=options["timeframe"],
-                recompute=options["recompute"],
-                dry_run=options["dry_run"],
-                progress=bar,
+                asset=asset, timeframe=options["timeframe"], recompute=options["recompute"], progress=bar
             )
         scope = " ".join(filter(None, [asset and asset.symbol, options["timeframe"]])) or "all candles"
-        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        prefix = DRY_RUN_NOTE if options["dry_run"] else ""
         self.stdout.write(f"{prefix}{scope}: indicators written for {written} candles")

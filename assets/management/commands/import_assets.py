@@ -1,9 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from assets.importers import ImportFormatError
 from assets.services.asset_import import assets_import
-from cryptopredict.management.common import REJECTED, existing_file, rejections_show
+from cryptopredict.management.common import (
+    DRY_RUN_NOTE,
+    REJECTED,
+    dry_run_argument,
+    dry_run_rolled_back,
+    existing_file,
+    rejections_show,
+)
 
 
 class Command(BaseCommand):
@@ -15,17 +21,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="a JSON file of GET /coins/markets")
-        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+        dry_run_argument(parser)
 
     def handle(self, *args, **options):
         path = existing_file(options["file"])
         try:
-            with transaction.atomic():
+            with dry_run_rolled_back(options["dry_run"]):
                 result = assets_import(path=path)
-                transaction.set_rollback(options["dry_run"])
         except ImportFormatError as exc:
             raise CommandError(str(exc), returncode=REJECTED) from None
-        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        prefix = DRY_RUN_NOTE if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}assets: {result.inserted} created, {result.updated} updated, "
             f"{result.unchanged} unchanged, {len(result.rejected)} rejected"

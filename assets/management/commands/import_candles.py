@@ -1,22 +1,22 @@
-from contextlib import nullcontext
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from assets.importers import FORMATS, ImportFormatError
 from assets.models import Asset
 from assets.services.assets import asset_create
 from assets.services.importing import candles_import
-from cryptopredict.choices import Timeframe
 from cryptopredict.management.common import (
     BAD_ARGUMENTS,
+    DRY_RUN_NOTE,
     REJECTED,
+    dry_run_argument,
+    dry_run_rolled_back,
     existing_file,
     rejections_show,
     writable_file,
 )
 from cryptopredict.progress import progress_bar
+from cryptopredict.timeframes import timeframe_argument
 
 from ._shared import asset_get
 
@@ -36,10 +36,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="the file to import")
         parser.add_argument("--symbol", required=True, help="the asset's symbol, e.g. BTC")
-        parser.add_argument("--timeframe", choices=Timeframe.values, help="default: detected")
+        parser.add_argument("--timeframe", type=timeframe_argument, metavar="TF", help="default: detected")
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS], help="default: detect")
         parser.add_argument("--rejects", metavar="FILE", help="write the rejected rows (line, reason) as CSV")
-        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+        dry_run_argument(parser)
         parser.add_argument("--create-asset", action="store_true", help="create the asset when it is unknown")
         parser.add_argument(
             "--no-indicators",
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         symbol = options["symbol"].strip().upper()
         # A dry run rolls back everything, the asset it may create included; a real run commits
         # batch by batch (so no enclosing transaction).
-        with transaction.atomic() if options["dry_run"] else nullcontext():
+        with dry_run_rolled_back(options["dry_run"]):
             if options["create_asset"] and not Asset.objects.filter(symbol=symbol).exists():
                 try:
                     asset_create(symbol=symbol)
@@ -67,11 +67,9 @@ class Command(BaseCommand):
                     ) from None
                 self.stdout.write(f"created asset {symbol}")
             report = self._import(path, asset_get(symbol), options, rejects)
-            if options["dry_run"]:
-                transaction.set_rollback(True)
         if report.rows_read == 0:
             raise CommandError(f"{path.name}: no candles in the file", returncode=REJECTED)
-        self._summary(report)
+        self._summary(report, dry_run=options["dry_run"])
         if report.rejected:
             rejections_show(self, report.rejected)
             raise CommandError(f"{len(report.rejected)} rows rejected", returncode=REJECTED)
@@ -84,7 +82,6 @@ class Command(BaseCommand):
                     asset=asset,
                     timeframe=options["timeframe"],
                     fmt=options["format"],
-                    dry_run=options["dry_run"],
                     progress=None if bar.disable else bar,
                     indicators=not options["no_indicators"],
                     rejects=rejects,  # written as the rows come, not held in memory
@@ -95,8 +92,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=BAD_ARGUMENTS) from None
         return report
 
-    def _summary(self, report) -> None:
-        prefix = "dry run, nothing written: " if report.dry_run else ""
+    def _summary(self, report, *, dry_run: bool) -> None:
+        prefix = DRY_RUN_NOTE if dry_run else ""
         self.stdout.write(
             f"{prefix}{report.fmt}, {report.timeframe}, times in {report.unit}: "
             f"{report.rows_read} rows read, "

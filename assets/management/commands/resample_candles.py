@@ -1,12 +1,9 @@
-from contextlib import nullcontext
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from assets.services.resampling import candles_resample
-from cryptopredict.choices import Timeframe
-from cryptopredict.management.common import BAD_ARGUMENTS
+from cryptopredict.management.common import BAD_ARGUMENTS, DRY_RUN_NOTE, dry_run_argument, dry_run_rolled_back
 from cryptopredict.progress import progress_bar
+from cryptopredict.timeframes import timeframe_argument
 
 from ._shared import asset_get
 
@@ -20,24 +17,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--symbol", required=True, help="the asset's symbol")
-        parser.add_argument("--from", dest="source", required=True, choices=Timeframe.values)
-        parser.add_argument("--to", dest="target", required=True, choices=Timeframe.values)
-        parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
+        parser.add_argument("--from", dest="source", required=True, type=timeframe_argument, metavar="TF")
+        parser.add_argument("--to", dest="target", required=True, type=timeframe_argument, metavar="TF")
+        dry_run_argument(parser)
 
     def handle(self, *args, **options):
         asset = asset_get(options["symbol"])
         try:
-            # A dry run does the work in one transaction and rolls it back; a real run commits as it goes.
-            with transaction.atomic() if options["dry_run"] else nullcontext():
-                with progress_bar(desc=f"{asset.symbol} {options['source']} -> {options['target']}") as bar:
-                    result = candles_resample(
-                        asset=asset, source_tf=options["source"], target_tf=options["target"], progress=bar
-                    )
-                if options["dry_run"]:
-                    transaction.set_rollback(True)
+            desc = f"{asset.symbol} {options['source']} -> {options['target']}"
+            with dry_run_rolled_back(options["dry_run"]), progress_bar(desc=desc) as bar:
+                result = candles_resample(
+                    asset=asset, source_tf=options["source"], target_tf=options["target"], progress=bar
+                )
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_ARGUMENTS) from None
-        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        prefix = DRY_RUN_NOTE if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}{asset.symbol} {options['target']}: {result.inserted} inserted, "
             f"{result.updated} updated, {result.unchanged} unchanged"

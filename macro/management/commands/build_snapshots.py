@@ -3,8 +3,15 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from cryptopredict.choices import Timeframe
-from cryptopredict.management.common import BAD_ARGUMENTS, REJECTED
+from cryptopredict.management.common import (
+    BAD_ARGUMENTS,
+    DRY_RUN_NOTE,
+    REJECTED,
+    dry_run_argument,
+    dry_run_rolled_back,
+)
 from cryptopredict.progress import progress_bar
+from cryptopredict.timeframes import timeframe_argument
 from macro.services.fields import MetricsError
 from macro.services.snapshots import snapshots_build
 
@@ -25,20 +32,21 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--timeframe", default=Timeframe.D1, choices=Timeframe.values, help="default: 1d")
+        parser.add_argument(
+            "--timeframe", default=Timeframe.D1, type=timeframe_argument, metavar="TF", help="default: 1d"
+        )
         parser.add_argument("--since", help="only periods from this date on (YYYY-MM-DD), default: all")
-        parser.add_argument("--dry-run", action="store_true", help="compute and count, write nothing")
+        dry_run_argument(parser)
 
     def handle(self, *args, **options):
         since = _date(options["since"]) if options["since"] else None
         try:
-            with progress_bar(desc=f"{options['timeframe']} snapshots", unit="snapshots") as bar:
-                counts = snapshots_build(
-                    timeframe=options["timeframe"], since=since, dry_run=options["dry_run"], progress=bar
-                )
+            desc = f"{options['timeframe']} snapshots"
+            with dry_run_rolled_back(options["dry_run"]), progress_bar(desc=desc, unit="snapshots") as bar:
+                counts = snapshots_build(timeframe=options["timeframe"], since=since, progress=bar)
         except MetricsError as exc:
             raise CommandError(str(exc), returncode=REJECTED) from None
-        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        prefix = DRY_RUN_NOTE if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}{options['timeframe']} snapshots: {counts.created} created, {counts.updated} updated, "
             f"{counts.unchanged} unchanged"

@@ -1,6 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from cryptopredict.management.common import REJECTED, SHOWN_REJECTIONS, existing_file
+from cryptopredict.management.common import (
+    DRY_RUN_NOTE,
+    REJECTED,
+    SHOWN_REJECTIONS,
+    dry_run_argument,
+    dry_run_rolled_back,
+    existing_file,
+)
 from cryptopredict.progress import progress_bar
 from macro.services.fields import METRIC_FIELDS, MetricsError
 from macro.services.metrics_import import metrics_import
@@ -18,16 +25,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV or JSON file of metrics")
-        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+        dry_run_argument(parser)
 
     def handle(self, *args, **options):
         path = existing_file(options["file"])
         try:
-            with progress_bar(desc=path.name, unit="snapshots") as bar:
-                counts = metrics_import(path=path, dry_run=options["dry_run"], progress=bar)
+            with (
+                dry_run_rolled_back(options["dry_run"]),
+                progress_bar(desc=path.name, unit="snapshots") as bar,
+            ):
+                counts = metrics_import(path=path, progress=bar)
         except MetricsError as exc:
             raise CommandError(str(exc), returncode=REJECTED) from None
-        prefix = "dry run, nothing written: " if options["dry_run"] else ""
+        prefix = DRY_RUN_NOTE if options["dry_run"] else ""
         self.stdout.write(
             f"{prefix}{path.name}: {counts.created} created, {counts.updated} updated, "
             f"{counts.unchanged} unchanged, {len(counts.rejected)} rejected"

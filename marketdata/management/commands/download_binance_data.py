@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cryptopredict.choices import Timeframe
+from cryptopredict.timeframes import timeframe_argument
 from marketdata.clients.http import SourceError
 from marketdata.services.archive import archive_candles_download, archive_futures_metrics_download
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--symbol", required=True, help="the Binance market, e.g. BTCUSDT")
-        parser.add_argument("--timeframe", default="1m", choices=Timeframe.values)
+        parser.add_argument("--timeframe", default="1m", type=timeframe_argument, metavar="TF")
         parser.add_argument("--from", dest="start", required=True, type=str, help="first month, YYYY-MM")
         parser.add_argument("--to", dest="end", type=str, help="last month, YYYY-MM (default: this month)")
         parser.add_argument(

@@ -2,8 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from cryptopredict.choices import Timeframe
-from cryptopredict.timeframes import parse_timestamp
+from cryptopredict.timeframes import parse_timestamp, timeframe_argument
 from marketdata.clients.exchange import ExchangeClient
 from marketdata.clients.http import SourceError
 from marketdata.services.candles import SyncError, candles_sync, synced_assets
@@ -32,7 +31,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeframe",
             action="append",
-            choices=Timeframe.values,
+            type=timeframe_argument,
+            metavar="TF",
             help=f"repeatable; default: SYNC_TIMEFRAMES ({', '.join(settings.SYNC_TIMEFRAMES)})",
         )
         parser.add_argument("--since", type=moment_arg, help="fetch from this date (UTC) instead")
