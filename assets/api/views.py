@@ -128,7 +128,7 @@ class AssetViewSet(BaseModelViewSet):
             if isinstance(row, dict)
         ]
         result = candles_upsert(asset=asset, timeframe=query.validated_data["timeframe"], rows=good)
-        rejected += [{"index": r.index_or_line, "errors": r.errors} for r in result.rejected]
+        rejected += [{"index": r.line, "errors": r.errors} for r in result.rejected]
         body = {
             "inserted": result.inserted,
             "updated": result.updated,

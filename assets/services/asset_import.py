@@ -7,6 +7,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cryptopredict.imports import Rejection
 from cryptopredict.numbers import decimal_for_field, jsonable
 from cryptopredict.timeframes import parse_timestamp
 
@@ -15,7 +16,7 @@ from ..candle_writes import (
 )
 from ..importers import ImportFormatError
 from ..models import Asset
-from .results import Rejection, UpsertResult
+from .results import UpsertResult
 
 # Asset field -> key of a CoinGecko /coins/markets element.
 MARKET_FIELDS = {

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptopredict.choices import TIMEFRAME_DELTAS
+from cryptopredict.imports import ImportResult
 from cryptopredict.statistics import statistics_gather
 from cryptopredict.timeframes import next_time
 
@@ -24,16 +25,13 @@ class Gap:
     missing: int
 
 
-@dataclass
-class ImportReport:
+@dataclass(kw_only=True)
+class ImportReport(ImportResult):
     path: str
     fmt: str
     timeframe: str | None
     unit: str | None
     rows_read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
     rejected: RejectLog = field(default_factory=RejectLog)  # counted; the first ones kept
     gaps: list[Gap] = field(default_factory=list)  # the first GAPS_KEPT
     gap_count: int = 0
@@ -128,10 +126,10 @@ def candles_import(
         raise ImportFormatError(f"no such file: {path}")
     candles = read_candles(path, fmt=fmt, timeframe=timeframe)
     report = ImportReport(
-        str(path),
-        candles.fmt,
-        candles.timeframe,
-        candles.unit,
+        path=str(path),
+        fmt=candles.fmt,
+        timeframe=candles.timeframe,
+        unit=candles.unit,
         price_points=candles.source.points,
         rejected=RejectLog(rejects),
     )

@@ -1,9 +1,11 @@
-"""The result types of the candle and asset services."""
+"""The result types of the candle and asset services (an ImportResult with more counts)."""
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from cryptopredict.imports import ImportResult, Rejection
 
 
 class Progress(Protocol):
@@ -15,21 +17,7 @@ class Progress(Protocol):
 
 
 @dataclass
-class Rejection:
-    index_or_line: int
-    errors: dict[str, list[str]]
-
-    def reason(self) -> str:
-        """Return the errors on one line, e.g. "high: 1 is below low 2; volume: required"."""
-        return "; ".join(f"{key}: {', '.join(messages)}" for key, messages in self.errors.items())
-
-
-@dataclass
-class UpsertResult:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
+class UpsertResult(ImportResult):
     indicators: int = 0  # candles whose indicators the refresh after the write changed
 
 
@@ -54,7 +42,7 @@ class RejectLog:
         if len(self.first) < self.keep:
             self.first.append(rejection)
         if self._writer:
-            self._writer.writerow((rejection.index_or_line, rejection.reason()))
+            self._writer.writerow((rejection.line, rejection.reason()))
 
     def close(self) -> None:
         if self._handle:

@@ -55,9 +55,11 @@ def _decimal(
         return None, f"{number} is below the smallest stored step {quantum}"
     try:
         places = -quantum.as_tuple().exponent
-        return decimal_for_column(number, max_digits=max_digits, decimal_places=places), None
+        stored = decimal_for_column(number, max_digits=max_digits, decimal_places=places)
     except DecimalOverflow as exc:
         return None, str(exc)
+    # As given when the column keeps it exactly (messages then read 0.4, not 0.400000000000000000).
+    return (number if stored == number else stored), None
 
 
 def _aligned(moment: datetime, timeframe: str) -> bool:

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
+from cryptopredict.imports import Rejection
 from cryptopredict.timeframes import timeframe_check
 
 from ..candle_cache import candles_changed
@@ -26,7 +27,7 @@ from ..importers import ImportFormatError
 from ..indicators import indicators_mark_stale, indicators_refresh
 from ..models import INDICATOR_FIELDS, Asset, PriceData
 from ..signals import candles_written
-from .results import Progress, Rejection, UpsertResult
+from .results import Progress, UpsertResult
 from .validation import (
     CAP_QUANTUM,
     _candle_fast,

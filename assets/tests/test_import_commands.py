@@ -133,10 +133,10 @@ def test_the_real_process_exits_2_with_one_line_and_no_traceback():
 
 def test_import_assets_command():
     path = str(FIXTURES / "coingecko_markets_btc_2024-12-10.json")
-    assert "dry run, nothing written: assets: 1 created" in run("import_assets", path, "--dry-run")
+    assert "dry run, nothing written: assets: 1 inserted" in run("import_assets", path, "--dry-run")
     assert not Asset.objects.exists()
-    assert "1 created, 0 updated, 0 unchanged, 0 rejected" in run("import_assets", path)
-    assert "0 created, 0 updated, 1 unchanged, 0 rejected" in run("import_assets", path)
+    assert "1 inserted, 0 updated, 0 unchanged, 0 rejected" in run("import_assets", path)
+    assert "0 inserted, 0 updated, 1 unchanged, 0 rejected" in run("import_assets", path)
     assert failure("import_assets", "nothing.json").returncode == 2
 
 
@@ -160,7 +160,8 @@ def test_archive_price_data_command():
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     for days in (400, 401, 10):
         PriceDataFactory(asset=asset, candle_time=today - timedelta(days=days))
-    assert "would move 2 candles" in run("archive_price_data", "--older-than", "365d", "--dry-run")
+    dry = run("archive_price_data", "--older-than", "365d", "--dry-run")
+    assert "dry run, nothing written: moved 2 candles" in dry and PriceData.objects.count() == 3
     assert "moved 2 candles older than 365d" in run(
         "archive_price_data", "--older-than", "365d", "--batch-size", "1"
     )

@@ -41,12 +41,12 @@ def writable_file(path: str) -> Path:
 
 
 def rejections_write(rejected: list, path: Path) -> None:
-    """Write the rejected rows (each with `index_or_line` and `reason()`) as a CSV of (line, reason)."""
+    """Write the rejected rows (each with `line` and `reason()`) as a CSV of (line, reason)."""
     try:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["line", "reason"])
-            writer.writerows((r.index_or_line, r.reason()) for r in rejected)
+            writer.writerows((r.line, r.reason()) for r in rejected)
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror}", returncode=BAD_ARGUMENTS) from None
 
@@ -54,7 +54,7 @@ def rejections_write(rejected: list, path: Path) -> None:
 def rejections_show(command, rejected: list, label: str = "line") -> None:
     """Print the first rejections on stderr, one per line."""
     for rejection in rejected[:SHOWN_REJECTIONS]:
-        command.stderr.write(f"  {label} {rejection.index_or_line}: {rejection.reason()}")
+        command.stderr.write(f"  {label} {rejection.line}: {rejection.reason()}")
     if len(rejected) > SHOWN_REJECTIONS:
         command.stderr.write(f"  ... and {len(rejected) - SHOWN_REJECTIONS} more")
 

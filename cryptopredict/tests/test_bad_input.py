@@ -342,5 +342,5 @@ def test_edge_times_in_an_import_are_rejected_lines_and_the_good_rows_kept(tmp_p
     path.write_text("\n".join(lines) + "\n")
     report = candles_import(path=path, asset=AssetFactory(symbol="EDGE"), timeframe="1d")
     assert report.inserted == 1
-    assert sorted(r.index_or_line for r in report.rejected) == [2, 4]
+    assert sorted(r.line for r in report.rejected) == [2, 4]
     assert all("outside the times" in r.reason() for r in report.rejected)

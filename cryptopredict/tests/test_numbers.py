@@ -82,7 +82,7 @@ def test_the_candle_import_stores_the_largest_value_and_refuses_the_next():
         ],
     )
     assert result.inserted == 1
-    reasons = {r.index_or_line: r.errors for r in result.rejected}
+    reasons = {r.line: r.errors for r in result.rejected}
     assert reasons[1] == {
         "market_cap": [f"{CAP_MAX}5 does not fit decimal(30,2) (rounded it is 1{'0' * 28}.00)"]
     }
@@ -102,7 +102,7 @@ def test_the_metrics_import_rounds_as_the_column_and_refuses_what_overflows(tmp_
         "snapshot_time,btc_price_usd,sp500\n2024-01-01,40000,99999999.994\n2024-01-02,40000,99999999.995\n"
     )
     counts = metrics_import(path=path)
-    assert [(r.line, r.reason) for r in counts.rejected] == [
+    assert [(r.line, r.reason()) for r in counts.rejected] == [
         (3, "sp500: 99999999.995 does not fit decimal(10,2) (rounded it is 100000000.00)")
     ]
     assert MetricsSnapshot.objects.get().sp500 == D("99999999.99")

@@ -60,7 +60,7 @@ def test_field_errors_carry_the_one_message(tmp_path):
     metrics = tmp_path / "metrics.csv"
     metrics.write_text("snapshot_time,timeframe,fear_greed_index\n2024-01-01,2d,50\n")
     counts = metrics_import(path=metrics)
-    assert [(r.line, r.reason) for r in counts.rejected] == [(2, f"timeframe: {MESSAGE}")]
+    assert [(r.line, r.reason()) for r in counts.rejected] == [(2, f"timeframe: {MESSAGE}")]
 
 
 @pytest.mark.django_db

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from assets.models import PriceData
 from cryptopredict.choices import Timeframe
+from cryptopredict.imports import ROW, ImportResult, Rejection
 from cryptopredict.numbers import decimal_for_field
 from cryptopredict.timeframes import UnknownTimeframe, floor_time, parse_timestamp, timeframe_check
 
@@ -61,20 +61,6 @@ NON_NEGATIVE = {
 }
 JSON_TYPES = {"liquidation_zones": list, "extended_metrics": dict}
 INT_LIMIT = 2**31
-
-
-@dataclass
-class Rejection:
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -155,38 +141,37 @@ def _metric_value(name: str, value):
     return decimal_for_field(number, column)  # its DecimalOverflow is a ValueError naming the column
 
 
-def _metric_parse(record: dict) -> tuple[tuple[datetime, str], dict]:
-    """Return the (snapshot_time, timeframe) key and metric values; raise ValueError naming each problem."""
-    errors, values = [], {}
+def _metric_parse(record: dict) -> tuple[tuple[datetime, str], dict, dict[str, list[str]]]:
+    """Return the (snapshot_time, timeframe) key, the metric values and, per field, what is wrong."""
+    errors: dict[str, list[str]] = {}
+    values = {}
     record = {key.strip(): value for key, value in record.items() if key is not None}
     timeframe = str(record.get("timeframe") or Timeframe.D1).strip()
     try:
         timeframe_check(timeframe)
     except UnknownTimeframe as exc:
-        errors.append(f"timeframe: {exc}")
+        errors["timeframe"] = [str(exc)]
     moment, raw_time = None, record.get("snapshot_time")
     if raw_time is None or (isinstance(raw_time, str) and not raw_time.strip()):
-        errors.append("snapshot_time: required")
+        errors["snapshot_time"] = ["required"]
     else:
         try:
             moment, _ = parse_timestamp(raw_time)
         except ValueError as exc:
-            errors.append(f"snapshot_time: {exc}")
+            errors["snapshot_time"] = [str(exc)]
     if moment is not None and timeframe in Timeframe.values and floor_time(moment, timeframe) != moment:
-        errors.append(
-            f"snapshot_time: {moment.isoformat()} is not the open of a {timeframe} period "
+        errors["snapshot_time"] = [
+            f"{moment.isoformat()} is not the open of a {timeframe} period "
             f"({floor_time(moment, timeframe).isoformat()} is)"
-        )
+        ]
     for name, value in record.items():
         if name in KEY_FIELDS or value is None or (isinstance(value, str) and not value.strip()):
             continue  # an empty cell leaves the stored value alone
         try:
             values[name] = _metric_value(name, value)
         except ValueError as exc:
-            errors.append(f"{name}: {exc}")
-    if errors:
-        raise ValueError("; ".join(errors))
-    return (moment, timeframe), values
+            errors[name] = [str(exc)]
+    return (moment, timeframe), values, errors
 
 
 def _import_apply(snapshot: MetricsSnapshot, values: dict, now: datetime) -> bool:
@@ -209,7 +194,7 @@ def _import_apply(snapshot: MetricsSnapshot, values: dict, now: datetime) -> boo
 
 
 def _import_batch(
-    timeframe: str, items: list[tuple[datetime, dict, list[int]]], counts: ImportCounts
+    timeframe: str, items: list[tuple[datetime, dict, list[int]]], counts: ImportResult
 ) -> None:
     times = [moment for moment, _, _ in items]
     existing = {
@@ -239,7 +224,7 @@ def _import_batch(
                 f"no snapshot for {moment.isoformat()} {timeframe} yet, and no btc_price_usd to create it: "
                 f"add btc_price_usd or import the BTC {timeframe} candle first"
             )
-            counts.rejected.extend(Rejection(line, reason) for line in lines)
+            counts.rejected.extend(Rejection(line, {ROW: [reason]}) for line in lines)
             continue
         created.append(
             MetricsSnapshot(
@@ -253,11 +238,11 @@ def _import_batch(
     with transaction.atomic():
         MetricsSnapshot.objects.bulk_create(created)
         MetricsSnapshot.objects.bulk_update(updated, sorted(fields))
-    counts.created += len(created)
+    counts.inserted += len(created)
     counts.updated += len(updated)
 
 
-def metrics_import(*, path: str | Path, progress: Progress | None = None) -> ImportCounts:
+def metrics_import(*, path: str | Path, progress: Progress | None = None) -> ImportResult:
     """Upsert external metrics from a CSV or JSON file into MetricsSnapshot by (snapshot_time, timeframe).
 
     Keys are MetricsSnapshot field names; see metrics_merge. A bad row is rejected with its line
@@ -272,7 +257,7 @@ def metrics_merge(
     keys: list[str],
     records: list[tuple[int, dict]],
     progress: Progress | None = None,
-) -> ImportCounts:
+) -> ImportResult:
     """Upsert (line, record) pairs of external metrics into MetricsSnapshot by (snapshot_time, timeframe).
 
     `keys` are the field names the records use (checked first: an unknown one refuses them all).
@@ -281,16 +266,15 @@ def metrics_merge(
     Used by import_metrics (a file) and the market data syncs (Fear & Greed, FRED, Binance futures).
     """
     _check_keys(keys)
-    counts = ImportCounts()
+    counts = ImportResult()
     merged: dict[tuple[datetime, str], tuple[dict, list[int]]] = {}
     for line, record in records:
         if not isinstance(record, dict):
-            counts.rejected.append(Rejection(line, "not an object"))
+            counts.rejected.append(Rejection(line, {ROW: ["not an object"]}))
             continue
-        try:
-            key, values = _metric_parse(record)
-        except ValueError as exc:
-            counts.rejected.append(Rejection(line, str(exc)))
+        key, values, errors = _metric_parse(record)
+        if errors:
+            counts.rejected.append(Rejection(line, errors))
             continue
         known, lines = merged.setdefault(key, ({}, []))
         known.update(values)

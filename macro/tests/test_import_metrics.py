@@ -35,8 +35,8 @@ def test_csv_upserts_good_rows_and_rejects_bad_ones_with_their_line():
     )
     counts = metrics_import(path=FIXTURES / "metrics.csv")
 
-    assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 0)
-    assert [(r.line, r.reason) for r in counts.rejected] == [
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 0)
+    assert [(r.line, r.reason()) for r in counts.rejected] == [
         (4, "fear_greed_index: must be between 0 and 100, not 150"),
         (
             5,
@@ -70,8 +70,8 @@ def test_json_merges_repeated_periods_and_rounds_to_the_column():
     btc_candle()
     counts = metrics_import(path=FIXTURES / "metrics.json")
 
-    assert (counts.created, counts.updated) == (2, 0)
-    assert [(r.line, r.reason) for r in counts.rejected] == [
+    assert (counts.inserted, counts.updated) == (2, 0)
+    assert [(r.line, r.reason()) for r in counts.rejected] == [
         (4, f"timeframe: {UNKNOWN_TIMEFRAME.format(input='2d')}"),
         (5, "not an object"),
     ]
@@ -89,9 +89,9 @@ def test_reimport_changes_nothing_and_empty_values_keep_stored_ones(tmp_path):
     btc_candle()
     path = tmp_path / "metrics.csv"
     path.write_text("snapshot_time,fear_greed_index,sp500\n2024-01-01,40,4700\n")
-    assert metrics_import(path=path).created == 1
+    assert metrics_import(path=path).inserted == 1
     again = metrics_import(path=path)
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
 
     path.write_text("snapshot_time,fear_greed_index,sp500\n2024-01-01,,4800\n")
     assert metrics_import(path=path).updated == 1
@@ -147,7 +147,7 @@ def test_value_checks(tmp_path):
         "2024-01-01,99.999,1,12,-1,[]\n"
     )
     counts = metrics_import(path=path)
-    assert [(r.line, r.reason) for r in counts.rejected] == [
+    assert [(r.line, r.reason()) for r in counts.rejected] == [
         (
             2,
             "btc_dominance: must be between 0 and 100, not 101; "
@@ -166,13 +166,13 @@ def test_command(capsys, tmp_path):
         call_command("import_metrics", str(FIXTURES / "metrics.csv"))
     assert error.value.returncode == 1
     captured = capsys.readouterr()
-    assert "metrics.csv: 2 created, 0 updated, 0 unchanged, 4 rejected" in captured.out
+    assert "metrics.csv: 2 inserted, 0 updated, 0 unchanged, 4 rejected" in captured.out
     assert "line 4: fear_greed_index: must be between 0 and 100, not 150" in captured.err
 
     good = tmp_path / "good.csv"
     good.write_text("snapshot_time,vix_index\n2024-01-01,12.5\n")
     call_command("import_metrics", str(good))
-    assert "good.csv: 0 created, 1 updated, 0 unchanged, 0 rejected" in capsys.readouterr().out
+    assert "good.csv: 0 inserted, 1 updated, 0 unchanged, 0 rejected" in capsys.readouterr().out
 
     with pytest.raises(CommandError, match="no such file") as error:
         call_command("import_metrics", str(tmp_path / "missing.csv"))

@@ -267,7 +267,7 @@ def archive_futures_metrics_download(
         keys=["snapshot_time", "timeframe", "funding_rate_btc", "open_interest_btc"], records=records
     )
     report.metrics = (
-        f"{len(records)} days: {counts.created} snapshots created, {counts.updated} updated, "
+        f"{len(records)} days: {counts.inserted} snapshots created, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {len(counts.rejected)} days without a BTC snapshot or candle"
     )
     return report

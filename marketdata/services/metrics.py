@@ -34,16 +34,16 @@ class MetricsSyncReport:
 
 def _merge(source: str, name: str, records: list[tuple[int, dict]], report: MetricsSyncReport) -> None:
     counts = metrics_merge(keys=["snapshot_time", "timeframe", name], records=records)
-    skipped = sum(1 for r in counts.rejected if r.reason.startswith(NO_SNAPSHOT))
-    bad = [r for r in counts.rejected if not r.reason.startswith(NO_SNAPSHOT)]
+    skipped = sum(1 for r in counts.rejected if r.reason().startswith(NO_SNAPSHOT))
+    bad = [r for r in counts.rejected if not r.reason().startswith(NO_SNAPSHOT)]
     line = (
-        f"{source}: {len(records)} values, {counts.created} snapshots created, {counts.updated} updated, "
+        f"{source}: {len(records)} values, {counts.inserted} snapshots created, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {skipped} days without a BTC snapshot or candle"
     )
     if bad:
-        line += f", {len(bad)} rejected (first: value {bad[0].line}: {bad[0].reason})"
+        line += f", {len(bad)} rejected (first: value {bad[0].line}: {bad[0].reason()})"
     report.lines.append(line)
-    report.changed += counts.created + counts.updated
+    report.changed += counts.inserted + counts.updated
 
 
 def _fear_greed(client: FearGreed) -> list[tuple[int, dict]]:

@@ -31,10 +31,7 @@ class Command(BaseCommand):
         except ImportFormatError as exc:
             raise CommandError(str(exc), returncode=REJECTED) from None
         prefix = DRY_RUN_NOTE if options["dry_run"] else ""
-        self.stdout.write(
-            f"{prefix}assets: {result.inserted} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {len(result.rejected)} rejected"
-        )
+        self.stdout.write(f"{prefix}assets: {result.summary()}")
         if result.rejected:
             rejections_show(self, result.rejected, label="element")
             raise CommandError(f"{len(result.rejected)} elements rejected", returncode=REJECTED)

@@ -96,9 +96,7 @@ class Command(BaseCommand):
         prefix = DRY_RUN_NOTE if dry_run else ""
         self.stdout.write(
             f"{prefix}{report.fmt}, {report.timeframe}, times in {report.unit}: "
-            f"{report.rows_read} rows read, "
-            f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{len(report.rejected)} rejected"
+            f"{report.rows_read} rows read, {report.summary()}"
         )
         if report.first_time:
             first, last = report.first_time, report.last_time

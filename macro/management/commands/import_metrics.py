@@ -3,10 +3,10 @@ from django.core.management.base import BaseCommand, CommandError
 from cryptopredict.management.common import (
     DRY_RUN_NOTE,
     REJECTED,
-    SHOWN_REJECTIONS,
     dry_run_argument,
     dry_run_rolled_back,
     existing_file,
+    rejections_show,
 )
 from cryptopredict.progress import progress_bar
 from macro.services.fields import METRIC_FIELDS, MetricsError
@@ -38,13 +38,7 @@ class Command(BaseCommand):
         except MetricsError as exc:
             raise CommandError(str(exc), returncode=REJECTED) from None
         prefix = DRY_RUN_NOTE if options["dry_run"] else ""
-        self.stdout.write(
-            f"{prefix}{path.name}: {counts.created} created, {counts.updated} updated, "
-            f"{counts.unchanged} unchanged, {len(counts.rejected)} rejected"
-        )
+        self.stdout.write(f"{prefix}{path.name}: {counts.summary()}")
         if counts.rejected:
-            for rejection in counts.rejected[:SHOWN_REJECTIONS]:
-                self.stderr.write(f"  line {rejection.line}: {rejection.reason}")
-            if len(counts.rejected) > SHOWN_REJECTIONS:
-                self.stderr.write(f"  ... and {len(counts.rejected) - SHOWN_REJECTIONS} more")
+            rejections_show(self, counts.rejected)
             raise CommandError(f"{len(counts.rejected)} rows rejected", returncode=REJECTED)
