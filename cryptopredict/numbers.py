@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 
+SQLITE_READ = Context(prec=15)  # what Django's SQLite backend reads a decimal column's double with
+
 
 class DecimalOverflow(ValueError):
     """A number that a decimal column cannot hold."""
@@ -17,7 +19,9 @@ def decimal_for_column(number: Decimal, *, max_digits: int, decimal_places: int)
 
     Raise DecimalOverflow, naming the number and the column type, when the column cannot hold it:
     not finite, or with more than max_digits - decimal_places integer digits once rounded
-    (99.995 does not fit decimal(4, 2): it is stored as 100.00).
+    (99.995 does not fit decimal(4, 2): it is stored as 100.00), or so close to that limit that
+    the 15 digits Django reads back from SQLite's double reach it (a read would fail). The same
+    answer on both databases.
     """
     column = f"decimal({max_digits},{decimal_places})"
     if not number.is_finite():
@@ -27,8 +31,12 @@ def decimal_for_column(number: Decimal, *, max_digits: int, decimal_places: int)
         raise DecimalOverflow(f"{number} does not fit {column}")
     step, room = Decimal(1).scaleb(-decimal_places), Context(prec=max_digits + 1)
     rounded = number.quantize(step, ROUND_HALF_UP, room)
-    if rounded.copy_abs() >= Decimal(10) ** whole_digits:  # copy_abs: abs() would round to 28 digits
+    limit = 10**whole_digits
+    if rounded.copy_abs() >= limit:  # copy_abs: abs() would round to 28 digits
         raise DecimalOverflow(f"{number} does not fit {column} (rounded it is {rounded})")
+    read_back = SQLITE_READ.create_decimal_from_float(float(rounded))  # as Django reads SQLite
+    if read_back.copy_abs() >= limit:
+        raise DecimalOverflow(f"{number} does not fit {column} (SQLite would keep {read_back})")
     return rounded
 
 

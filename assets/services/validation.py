@@ -78,10 +78,12 @@ def candle_parse(row: Mapping, *, timeframe: str | None = None) -> tuple[dict | 
     return _candle_slow(row, timeframe)
 
 
-# The fast path's bounds stay a unit below the columns' limits: a value that rounds up to the
-# limit is left to the slow path, where decimal_for_column decides.
-PRICE_MIN, PRICE_MAX = PRICE_QUANTUM, Decimal("1e20") - 1  # numeric(38, 18), above 0
-VOLUME_MAX, CAP_MAX = Decimal("1e30") - 1, Decimal("1e28") - 1
+# The fast path's bounds stay below the columns' limits by more than rounding (to the column's
+# places, or to a double on SQLite) can add: a value that near is left to the slow path, where
+# decimal_for_column decides.
+NEAR_LIMIT = Decimal("0.999999999999999")
+PRICE_MIN, PRICE_MAX = PRICE_QUANTUM, NEAR_LIMIT * 10**20  # numeric(38, 18), above 0
+VOLUME_MAX, CAP_MAX = NEAR_LIMIT * 10**30, NEAR_LIMIT * 10**28
 ZERO = Decimal(0)
 ODD_ALIGNMENT = {Timeframe.W1, Timeframe.MO1}  # not a multiple of a fixed length since the epoch
 

@@ -2,12 +2,12 @@
 checked at the columns' limits, through the services that write them, on either database."""
 
 import math
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 import pytest
-from django.db import DataError, connection, transaction
+from django.db import DataError, transaction
 
 from assets.models import PriceData
 from assets.services.writing import candles_upsert
@@ -17,9 +17,11 @@ from macro.models import MetricsSnapshot
 from macro.services.metrics_import import metrics_import
 
 D = Decimal
-DAY1, DAY2, DAY3 = (datetime(2024, 1, day, tzinfo=UTC) for day in (1, 2, 3))
-# market_cap is decimal(30, 2): 28 integer digits.
-CAP_MAX = D("9" * 28 + ".99")
+DAY1 = datetime(2024, 1, 1, tzinfo=UTC)
+# market_cap is decimal(30, 2): 28 integer digits. Its largest value that SQLite keeps below 10^28
+# too has 15 nines (Django reads 15 digits back); 28 nines and .99 come back as 10^28.
+CAP_MAX = D("999999999999999" + "0" * 13 + ".00")
+BEYOND_A_DOUBLE = D("9" * 28 + ".99")
 
 
 @pytest.mark.parametrize(
@@ -65,33 +67,32 @@ def test_the_candle_import_stores_the_largest_value_and_refuses_the_next():
     asset = AssetFactory()
     row = {"open": "1", "high": "1", "low": "1", "close": "1", "volume": "1"}
     huge_price = "9" * 20 + "." + "9" * 19  # rounds to 10^20: beyond numeric(38, 18)
+    days = [DAY1 + timedelta(days=n) for n in range(4)]
     result = candles_upsert(
         asset=asset,
         timeframe="1d",
         indicators=False,
         rows=[
-            {**row, "candle_time": DAY1, "market_cap": str(CAP_MAX)},
-            {**row, "candle_time": DAY2, "market_cap": str(CAP_MAX) + "5"},
-            {
-                "candle_time": DAY3,
-                "open": huge_price,
-                "high": huge_price,
-                "low": huge_price,
-                "close": huge_price,
-            },
+            {**row, "candle_time": days[0], "market_cap": str(CAP_MAX)},
+            {**row, "candle_time": days[1], "market_cap": str(BEYOND_A_DOUBLE)},
+            {**row, "candle_time": days[2], "market_cap": str(BEYOND_A_DOUBLE) + "5"},
+            {"candle_time": days[3], **dict.fromkeys(("open", "high", "low", "close"), huge_price)},
         ],
     )
     assert result.inserted == 1
     reasons = {r.line: r.errors for r in result.rejected}
     assert reasons[1] == {
-        "market_cap": [f"{CAP_MAX}5 does not fit decimal(30,2) (rounded it is 1{'0' * 28}.00)"]
+        "market_cap": [
+            f"{BEYOND_A_DOUBLE} does not fit decimal(30,2) (SQLite would keep 1.00000000000000E+28)"
+        ]
     }
-    assert set(reasons[2]) == {"open", "high", "low", "close"}
-    stored = PriceData.objects.get(asset=asset).market_cap
-    if connection.vendor == "postgresql":
-        assert stored == CAP_MAX
-    else:  # SQLite keeps a double
-        assert math.isclose(stored, CAP_MAX, rel_tol=1e-15)
+    rounded = "1" + "0" * 28 + ".00"
+    assert reasons[2] == {
+        "market_cap": [f"{BEYOND_A_DOUBLE}5 does not fit decimal(30,2) (rounded it is {rounded})"]
+    }
+    assert set(reasons[3]) == {"open", "high", "low", "close"}
+    # Read back on either database (Django could not read 10^28 from SQLite's double).
+    assert PriceData.objects.get(asset=asset).market_cap == CAP_MAX
 
 
 @pytest.mark.django_db
@@ -116,11 +117,13 @@ def test_postgresql_agrees_with_the_rule_at_the_limit():
     candle = PriceData.objects.create(
         asset=asset, timeframe="1d", candle_time=DAY1, open_price=1, high_price=1, low_price=1, close_price=1
     )
-    for raw in (CAP_MAX, D("0.125"), D("12.345"), D("-0.005") + 1, D(str(CAP_MAX) + "4")):
+    for raw in (CAP_MAX, D("0.125"), D("12.345"), D("-0.005") + 1, D(str(CAP_MAX) + "4"), BEYOND_A_DOUBLE):
         PriceData.objects.filter(pk=candle.pk).update(market_cap=raw)
         candle.refresh_from_db()
-        assert candle.market_cap == decimal_for_column(raw, max_digits=30, decimal_places=2), raw
-    refused = D(str(CAP_MAX) + "5")
+        assert candle.market_cap == raw.quantize(D("0.01"), ROUND_HALF_UP, Context(prec=40)), raw
+        if raw != BEYOND_A_DOUBLE:  # which PostgreSQL keeps, and SQLite would not
+            assert candle.market_cap == decimal_for_column(raw, max_digits=30, decimal_places=2), raw
+    refused = D(str(BEYOND_A_DOUBLE) + "5")
     with pytest.raises(DecimalOverflow):
         decimal_for_column(refused, max_digits=30, decimal_places=2)
     with pytest.raises(DataError), transaction.atomic():
