@@ -13,7 +13,7 @@ class DecimalOverflow(ValueError):
     """A number that a decimal column cannot hold."""
 
 
-def decimal_for_column(number: Decimal, *, max_digits: int, decimal_places: int) -> Decimal:
+def decimal_for_column(number: Decimal | int, *, max_digits: int, decimal_places: int) -> Decimal:
     """Return `number` as a decimal(max_digits, decimal_places) column stores it: rounded half away
     from zero (PostgreSQL's numeric rounding) to `decimal_places`.
 
@@ -24,6 +24,8 @@ def decimal_for_column(number: Decimal, *, max_digits: int, decimal_places: int)
     answer on both databases.
     """
     column = f"decimal({max_digits},{decimal_places})"
+    if isinstance(number, int):  # a whole number held in a decimal column (a default of 0, say)
+        number = Decimal(number)
     if not number.is_finite():
         raise DecimalOverflow(f"{number} does not fit {column}: not a finite number")
     whole_digits = max_digits - decimal_places
@@ -40,7 +42,7 @@ def decimal_for_column(number: Decimal, *, max_digits: int, decimal_places: int)
     return rounded
 
 
-def decimal_for_field(number: Decimal, field) -> Decimal:
+def decimal_for_field(number: Decimal | int, field) -> Decimal:
     """Return `number` as the model DecimalField `field` stores it (see decimal_for_column)."""
     return decimal_for_column(number, max_digits=field.max_digits, decimal_places=field.decimal_places)
 

@@ -48,6 +48,12 @@ def test_a_number_the_column_cannot_hold_is_refused_naming_it(number):
     assert str(caught.value).startswith(str(D(number)))
 
 
+def test_a_whole_number_is_a_number_of_the_column():
+    assert decimal_for_column(99, max_digits=4, decimal_places=2) == D("99.00")
+    with pytest.raises(DecimalOverflow):
+        decimal_for_column(100, max_digits=4, decimal_places=2)
+
+
 def test_a_column_of_decimals_only_holds_zero_point_something():
     assert decimal_for_column(D("0.99994"), max_digits=4, decimal_places=4) == D("0.9999")
     with pytest.raises(DecimalOverflow):
