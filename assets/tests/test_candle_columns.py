@@ -6,11 +6,11 @@ from pathlib import Path
 
 from assets.candle_columns import CANDLE_COLUMNS, CANDLE_KEYS
 from assets.importers import ALIASES
-from assets.models import PriceData, PriceDataArchive
+from assets.models import INDICATOR_FIELDS, PriceData, PriceDataArchive
 
 ROOT = Path(__file__).resolve().parents[2]
 # The columns of a candle table that are not a source's values: identity, derived and bookkeeping.
-OTHER_COLUMNS = {"id", "asset_id", "timeframe", "technical_indicators", "is_validated", "is_price_point"}
+OTHER_COLUMNS = {"id", "asset_id", "timeframe", *INDICATOR_FIELDS, "is_validated", "is_price_point"}
 BOOKKEEPING = {"created_at", "updated_at", "archived_at"}
 # Two candle columns in a row, spelled as a list: a copy of the map.
 A_COPY = re.compile(r'"(open|open_price)",\s*"(high|high_price)",\s*"(low|low_price)"')
