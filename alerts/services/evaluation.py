@@ -10,6 +10,7 @@ holds while they are armed, and re-arm when it no longer holds. Event rules (new
 regime change, failed job) fire once per event.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -90,116 +91,139 @@ def series_evaluate(*, asset_id: int, timeframe: str, kinds=None, now: datetime 
     return _series_evaluate(asset_id=asset_id, timeframe=timeframe, kinds=kinds, now=now or timezone.now())
 
 
+@dataclass
+class _Newest:
+    """The newest candle of a series and the live rules on it, as every kind of rule reads them."""
+
+    timeframe: str
+    at: datetime
+    close: Decimal
+    indicators: dict
+    series: QuerySet
+    rules: QuerySet
+    now: datetime
+
+    def fire(self, rule, title: str, value, **data) -> Fire:
+        """Return the firing of `rule` on this candle."""
+        return Fire(
+            rule=rule,
+            event_key=_candle_key(self.timeframe, self.at),
+            title=title,
+            observed_at=self.at,
+            value=value,
+            message=f"{title} at {self.at:%Y-%m-%d %H:%M} UTC ({self.timeframe}).",
+            payload={
+                "asset": rule.asset.symbol,
+                "timeframe": self.timeframe,
+                "candle_time": self.at.isoformat(),
+                "close": str(self.close),
+                **data,
+            },
+        )
+
+    def write(self, pairs, firing) -> int:
+        """Fire the rules of the (rule, holds) pairs that start to hold, re-arm the others; return
+        how many fired."""
+        fires, rearm = _threshold(pairs, firing)
+        _rearm(rearm)
+        return len(firings_write(fires, disarm=True, now=self.now))
+
+
 @transaction.atomic
 def _series_evaluate(*, asset_id: int, timeframe: str, kinds: set, now: datetime) -> int:
     series = PriceData.objects.series(asset_id, timeframe)
     latest = series.order_by("-candle_time").values("candle_time", "close_price", *INDICATOR_FIELDS).first()
     if latest is None:
         return 0
-    at, close = latest["candle_time"], latest["close_price"]
-    rules = rules_live(now=now).filter(asset_id=asset_id, timeframe=timeframe).select_related("asset")
-    symbol_of = lambda rule: rule.asset.symbol  # noqa: E731
+    newest = _Newest(
+        timeframe=timeframe,
+        at=latest["candle_time"],
+        close=latest["close_price"],
+        indicators=indicators_of(latest),
+        series=series,
+        rules=rules_live(now=now).filter(asset_id=asset_id, timeframe=timeframe).select_related("asset"),
+        now=now,
+    )
     fired = 0
-
-    def fire(rule, title, value, **data) -> Fire:
-        return Fire(
-            rule=rule,
-            event_key=_candle_key(timeframe, at),
-            title=title,
-            observed_at=at,
-            value=value,
-            message=f"{title} at {at:%Y-%m-%d %H:%M} UTC ({timeframe}).",
-            payload={
-                "asset": rule.asset.symbol,
-                "timeframe": timeframe,
-                "candle_time": at.isoformat(),
-                "close": str(close),
-                **data,
-            },
-        )
-
     if kinds & set(PRICE_KINDS):
-        price_rules = list(_locked(rules.filter(kind__in=PRICE_KINDS)))
-        pairs = [
-            (rule, close >= rule.level if rule.kind == RuleKind.PRICE_ABOVE else close <= rule.level)
-            for rule in price_rules
-        ]
-        word = {RuleKind.PRICE_ABOVE: "above", RuleKind.PRICE_BELOW: "below"}
-        fires, rearm = _threshold(
-            pairs,
-            lambda rule: fire(
-                rule,
-                f"{symbol_of(rule)} closed at {close.normalize():f}, "
-                f"{word[rule.kind]} {rule.level.normalize():f}",
-                close,
-                level=str(rule.level),
-            ),
-        )
-        _rearm(rearm)
-        fired += len(firings_write(fires, disarm=True, now=now))
-
+        fired += _price_rules_check(newest)
     if RuleKind.PERCENT_CHANGE in kinds:
-        # The close exactly `window` before the newest candle, per rule, in the same query.
-        earlier = ExpressionWrapper(
-            Value(at, output_field=DateTimeField()) - OuterRef("window"), output_field=DateTimeField()
-        )
-        reference = series.filter(candle_time=earlier).values("close_price")[:1]
-        percent_rules = list(
-            _locked(rules.filter(kind=RuleKind.PERCENT_CHANGE).annotate(reference=Subquery(reference)))
-        )
-        pairs, changes = [], {}
-        for rule in percent_rules:
-            if rule.reference is None:
-                pairs.append((rule, None))
-                continue
-            change = (close / rule.reference - 1) * 100
-            changes[rule.pk] = change
-            pairs.append((rule, change >= rule.percent if rule.percent > 0 else change <= rule.percent))
-        fires, rearm = _threshold(
-            pairs,
-            lambda rule: fire(
-                rule,
-                f"{symbol_of(rule)} moved {changes[rule.pk]:+.2f}% over {rule.window}",
-                changes[rule.pk].quantize(Decimal("0.0001")),
-                reference_close=str(rule.reference),
-                window_seconds=int(rule.window.total_seconds()),
-                percent=str(rule.percent),
-            ),
-        )
-        _rearm(rearm)
-        fired += len(firings_write(fires, disarm=True, now=now))
-
+        fired += _percent_rules_check(newest)
     if kinds & set(INDICATOR_KINDS):
-        indicators = indicators_of(latest)
-        indicator_rules = list(_locked(rules.filter(kind__in=INDICATOR_KINDS)))
-        values = {rule.pk: _number(indicators.get(rule.indicator)) for rule in indicator_rules}
-        pairs = []
-        for rule in indicator_rules:
-            value = values[rule.pk]
-            if value is None:
-                pairs.append((rule, None))
-            else:
-                pairs.append(
-                    (
-                        rule,
-                        value >= rule.level if rule.kind == RuleKind.INDICATOR_ABOVE else value <= rule.level,
-                    )
-                )
-        word = {RuleKind.INDICATOR_ABOVE: "above", RuleKind.INDICATOR_BELOW: "below"}
-        fires, rearm = _threshold(
-            pairs,
-            lambda rule: fire(
-                rule,
-                f"{symbol_of(rule)} {rule.indicator} {values[rule.pk].normalize():f} "
-                f"{word[rule.kind]} {rule.level.normalize():f}",
-                values[rule.pk],
-                indicator=rule.indicator,
-                level=str(rule.level),
-            ),
-        )
-        _rearm(rearm)
-        fired += len(firings_write(fires, disarm=True, now=now))
+        fired += _indicator_rules_check(newest)
     return fired
+
+
+def _price_rules_check(newest: _Newest) -> int:
+    close = newest.close
+    price_rules = list(_locked(newest.rules.filter(kind__in=PRICE_KINDS)))
+    pairs = [
+        (rule, close >= rule.level if rule.kind == RuleKind.PRICE_ABOVE else close <= rule.level)
+        for rule in price_rules
+    ]
+    word = {RuleKind.PRICE_ABOVE: "above", RuleKind.PRICE_BELOW: "below"}
+    return newest.write(
+        pairs,
+        lambda rule: newest.fire(
+            rule,
+            f"{rule.asset.symbol} closed at {close.normalize():f}, "
+            f"{word[rule.kind]} {rule.level.normalize():f}",
+            close,
+            level=str(rule.level),
+        ),
+    )
+
+
+def _percent_rules_check(newest: _Newest) -> int:
+    # The close exactly `window` before the newest candle, per rule, in the same query.
+    earlier = ExpressionWrapper(
+        Value(newest.at, output_field=DateTimeField()) - OuterRef("window"), output_field=DateTimeField()
+    )
+    reference = newest.series.filter(candle_time=earlier).values("close_price")[:1]
+    percent_rules = list(
+        _locked(newest.rules.filter(kind=RuleKind.PERCENT_CHANGE).annotate(reference=Subquery(reference)))
+    )
+    pairs, changes = [], {}
+    for rule in percent_rules:
+        if rule.reference is None:
+            pairs.append((rule, None))
+            continue
+        change = (newest.close / rule.reference - 1) * 100
+        changes[rule.pk] = change
+        pairs.append((rule, change >= rule.percent if rule.percent > 0 else change <= rule.percent))
+    return newest.write(
+        pairs,
+        lambda rule: newest.fire(
+            rule,
+            f"{rule.asset.symbol} moved {changes[rule.pk]:+.2f}% over {rule.window}",
+            changes[rule.pk].quantize(Decimal("0.0001")),
+            reference_close=str(rule.reference),
+            window_seconds=int(rule.window.total_seconds()),
+            percent=str(rule.percent),
+        ),
+    )
+
+
+def _indicator_rules_check(newest: _Newest) -> int:
+    indicator_rules = list(_locked(newest.rules.filter(kind__in=INDICATOR_KINDS)))
+    values = {rule.pk: _number(newest.indicators.get(rule.indicator)) for rule in indicator_rules}
+    pairs = []
+    for rule in indicator_rules:
+        value = values[rule.pk]
+        above = rule.kind == RuleKind.INDICATOR_ABOVE
+        pairs.append((rule, None if value is None else value >= rule.level if above else value <= rule.level))
+    word = {RuleKind.INDICATOR_ABOVE: "above", RuleKind.INDICATOR_BELOW: "below"}
+    return newest.write(
+        pairs,
+        lambda rule: newest.fire(
+            rule,
+            f"{rule.asset.symbol} {rule.indicator} {values[rule.pk].normalize():f} "
+            f"{word[rule.kind]} {rule.level.normalize():f}",
+            values[rule.pk],
+            indicator=rule.indicator,
+            level=str(rule.level),
+        ),
+    )
 
 
 @transaction.atomic
