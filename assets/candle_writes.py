@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -110,17 +111,22 @@ def copy_prefix(asset: Asset, timeframe: str, *, price_points: bool = False) -> 
     return f"{asset.pk}\t{timeframe}\tf\t{'t' if price_points else 'f'}\t"
 
 
+def _texts(values: tuple) -> Iterable[str]:
+    """Return the COPY text of each value of a column (NULL for None)."""
+    if None not in values:
+        return map(str, values)
+    return [NULL if value is None else str(value) for value in values]
+
+
 def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
     """Return rows as COPY text of COPY_COLUMNS (tab-separated, \\N for NULL); numbers and times
-    need no escaping."""
-    return "".join(
-        [
-            f"{prefix}{r[0].isoformat()}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t"
-            f"{NULL if r[6] is None else r[6]}\t{NULL if r[7] is None else r[7]}\t"
-            f"{NULL if r[8] is None else r[8]}\n"
-            for r in rows
-        ]
-    ).encode()
+    need no escaping. Built column by column (maps in C), not with Python code per row."""
+    rows = list(rows)
+    if not rows:
+        return b""
+    times, *columns = list(zip(*rows, strict=True))[:POSITION]
+    lines = map("\t".join, zip(map(datetime.isoformat, times), *map(_texts, columns), strict=True))
+    return (prefix + f"\n{prefix}".join(lines) + "\n").encode()
 
 
 # Writers lock candles in one order (by time: see sorted_batch and MERGE_SQL), so two of them

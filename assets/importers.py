@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from itertools import chain, islice, pairwise
+from itertools import chain, compress, islice, pairwise
 from pathlib import Path
 from statistics import median
 
@@ -145,6 +145,9 @@ class Source:
     points: bool = False
     count: int | Callable[[], int] | None = None  # rows expected, or how to count them (lazily)
     closers: list = field(default_factory=list)
+    # Binance kline CSV: the lines the rows come from, their reader and its delimiter, so that
+    # read_candles(chunks=True) can hand the rows after its sample on in KlineChunks.
+    klines: tuple | None = None
 
     @property
     def total(self) -> int | None:
@@ -343,7 +346,8 @@ def _csv_source(text: io.TextIOBase, head: str, lines: Callable[[], int] | None)
     """Return the rows of a CSV text: Binance klines, a CoinGecko export or a CSV with a header."""
     first_line = head.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(capped_lines(text), delimiter=delimiter)
+    lines = capped_lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -356,7 +360,10 @@ def _csv_source(text: io.TextIOBase, head: str, lines: Callable[[], int] | None)
     if _is_number(header[0]):  # no header
         first = [header]
         if len(header) >= 12:
-            return Source("binance_csv", _binance_rows(chain(first, reader), reader), count=total)
+            klines = (lines, reader, delimiter)
+            return Source(
+                "binance_csv", _binance_rows(chain(first, reader), reader), count=total, klines=klines
+            )
         if len(header) in (5, 6):
             columns = dict(zip(POSITIONAL, range(6), strict=False))
             return Source("csv", _mapped_rows(chain(first, reader), reader, columns), count=total)
@@ -369,7 +376,9 @@ def _csv_source(text: io.TextIOBase, head: str, lines: Callable[[], int] | None)
     if missing:
         raise ImportFormatError(f"the CSV header lacks {', '.join(missing)} (found: {', '.join(header)})")
     if len(header) >= 12 and header[0].strip().lower() == "open_time":
-        return Source("binance_csv", _binance_rows(reader, reader), count=total)
+        return Source(
+            "binance_csv", _binance_rows(reader, reader), count=total, klines=(lines, reader, delimiter)
+        )
     return Source("csv", _mapped_rows(reader, reader, columns), count=total)
 
 
@@ -380,6 +389,64 @@ def _binance_rows(rows, reader) -> Iterator[dict]:
         if not cells:
             continue
         yield binance_kline_row(cells, reader.line_num)
+
+
+KLINE_CHUNK = 10_000  # rows of a KlineChunk
+
+
+@dataclass
+class KlineChunk:
+    """Consecutive Binance kline rows as read: their cells and line numbers.
+
+    services.validation.klines_clean checks a whole chunk at once (C-level maps over its columns,
+    no dict per row); `rows()` gives them as import rows, for the row-by-row check that names
+    what is wrong with a bad one.
+    """
+
+    cells: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+    def rows(self) -> Iterator[dict]:
+        return _timed_rows((binance_kline_row(c, n) for c, n in zip(self.cells, self.lines, strict=True)), [])
+
+
+def _kline_chunks(lines: Iterator[str], reader, delimiter: str, size: int) -> Iterator[KlineChunk]:
+    """Yield the CSV rows of `lines` after those `reader` read, in KlineChunks with their line numbers.
+
+    A chunk's lines are parsed at once; on a damaged CSV the rows before the damage come first.
+    """
+    line = reader.line_num
+    while text := list(islice(lines, size)):
+        try:
+            rows = list(csv.reader(text, delimiter=delimiter))
+        except csv.Error:
+            rows = None
+        error = None
+        if rows is not None and len(rows) == len(text):
+            numbers = range(line + 1, line + 1 + len(text))
+        else:  # damage, or a quoted field across lines: numbered as the row reader does
+            rows, numbers, error = _numbered_rows(text, delimiter, line)
+        line += len(text)
+        if [] in rows:  # empty lines are skipped, as the row reader does
+            keep = list(map(bool, rows))
+            rows, numbers = list(compress(rows, keep)), list(compress(numbers, keep))
+        if rows:
+            yield KlineChunk(rows, list(numbers))
+        if error:
+            raise ImportFormatError(error)
+
+
+def _numbered_rows(text: list[str], delimiter: str, line: int) -> tuple[list, list, str | None]:
+    """Return the rows of `text`, each one's line number and the error that stopped the reading."""
+    reader = csv.reader(text, delimiter=delimiter)
+    rows, numbers = [], []
+    try:
+        for cells in reader:
+            rows.append(cells)
+            numbers.append(line + reader.line_num)
+    except csv.Error as exc:
+        return rows, numbers, f"unreadable CSV ({exc})"
+    return rows, numbers, None
 
 
 def binance_kline_row(cells, line: int) -> dict:
@@ -580,11 +647,15 @@ def _timed_rows(rows: Iterator[dict], units: list) -> Iterator[dict]:
         yield row
 
 
-def read_candles(path: Path | str, *, fmt: str = "auto", timeframe: str | None = None) -> CandleFile:
+def read_candles(
+    path: Path | str, *, fmt: str = "auto", timeframe: str | None = None, chunks: bool = False
+) -> CandleFile:
     """Open a market data file and return its candles, with the format, timeframe and time unit.
 
     The timeframe is inferred from the spacing of the first rows; a stated `timeframe` that the
     spacing contradicts is refused (price points may be bucketed into a longer timeframe).
+    `chunks`: the rows of a Binance kline CSV after those first ones come as KlineChunks (for
+    candles_upsert, which checks a chunk at once), not one dict each.
     """
     if timeframe is not None:
         try:
@@ -599,6 +670,8 @@ def read_candles(path: Path | str, *, fmt: str = "auto", timeframe: str | None =
         times = [row["candle_time"] for row in sample if isinstance(row["candle_time"], datetime)]
         inferred = infer_timeframe(times, points=source.points)
         chosen = _timeframe_choose(stated=timeframe, inferred=inferred, points=source.points, times=times)
+        if chunks and source.klines is not None:
+            rows = _kline_chunks(*source.klines, KLINE_CHUNK)  # the dict rows read none beyond the sample
         rows = chain(sample, rows)
         if source.points and chosen:
             rows = _bucketed(rows, chosen)

@@ -1,7 +1,9 @@
 """Benchmark candle ingestion on PostgreSQL (`make bench`; DATABASE_URL from the environment).
 
 Generates N one-minute candles (a random walk) as a Binance kline CSV, then times:
-  (a) a raw COPY of the same rows into an empty copy of price_data (same indexes and checks),
+  (a) a raw COPY of the same rows (the values the import stores, its VWAP included) from a file of
+      COPY text into an empty copy of price_data (same indexes and checks; psycopg's copy, read
+      from the file in 1 MB pieces): the database's own speed, the baseline,
   (b) import_candles of the file for a fresh asset (a subprocess: its own peak memory is measured;
       the time and memory of starting Django, measured with `import_candles --help`, are left out),
       with --no-indicators, as the COPY of (a) computes none either (benchmarks/indicators.py

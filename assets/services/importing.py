@@ -124,7 +124,7 @@ def candles_import(
     path = Path(path)
     if not path.is_file():
         raise ImportFormatError(f"no such file: {path}")
-    candles = read_candles(path, fmt=fmt, timeframe=timeframe)
+    candles = read_candles(path, fmt=fmt, timeframe=timeframe, chunks=True)
     report = ImportReport(
         path=str(path),
         fmt=candles.fmt,

@@ -23,7 +23,7 @@ from ..candle_writes import (
     sorted_batch,
     write_retrying,
 )
-from ..importers import ImportFormatError
+from ..importers import ImportFormatError, KlineChunk
 from ..indicators import indicators_mark_stale, indicators_refresh
 from ..models import INDICATOR_FIELDS, Asset, PriceData
 from ..signals import candles_written
@@ -35,17 +35,27 @@ from .validation import (
     _clean_values,
     _decimal,
     candle_errors,
+    klines_clean,
 )
 
 BATCH_SIZE = 50_000
+FIRST_BATCH = 5_000
 
 
 def _clean_rows(rows: Iterable[Mapping], *, timeframe: str, rejected: list[Rejection]) -> Iterator[tuple]:
     """Yield the rows that pass candle_parse as tuples (CANDLE_KEYS, position); collect the others.
 
-    The position is the row's `line`, else its `index`, else its place in `rows`.
+    The position is the row's `line`, else its `index`, else its place in `rows`. A KlineChunk
+    (read_candles(chunks=True)) is checked at once, or row by row when one of its rows is not
+    plainly good.
     """
     for index, row in enumerate(rows):
+        if row.__class__ is KlineChunk:
+            values = klines_clean(row.cells, row.lines, timeframe)
+            yield from (
+                _clean_rows(row.rows(), timeframe=timeframe, rejected=rejected) if values is None else values
+            )
+            continue
         position = row.get("line")
         if position is None:
             position = row.get("index", index)
@@ -60,8 +70,13 @@ def _clean_rows(rows: Iterable[Mapping], *, timeframe: str, rejected: list[Rejec
 
 
 def _batches(rows: Iterator[tuple], *, size: int, rejected: list[Rejection]) -> Iterator[dict]:
-    """Yield dicts candle_time -> row of up to `size` rows; a repeated time keeps the last row."""
+    """Yield dicts candle_time -> row of up to `size` rows; a repeated time keeps the last row.
+
+    The first is FIRST_BATCH rows at most, so that the database starts writing while the rest is
+    read (with read-ahead): an import's time is then its database's plus one small batch.
+    """
     batch: dict[datetime, tuple] = {}
+    full = min(size, FIRST_BATCH)
     try:
         for row in rows:
             earlier = batch.pop(row[0], None)  # popped and re-added, so the batch keeps file order
@@ -69,9 +84,9 @@ def _batches(rows: Iterator[tuple], *, size: int, rejected: list[Rejection]) -> 
                 message = f"repeated at {row[POSITION]} with the same candle_time; the later row is kept"
                 rejected.append(Rejection(earlier[POSITION], {"candle_time": [message]}))
             batch[row[0]] = row
-            if len(batch) >= size:
+            if len(batch) >= full:
                 yield batch
-                batch = {}
+                batch, full = {}, size
     except ImportFormatError:
         if batch:  # a file damaged midway: keep the good rows read before the damage
             yield batch

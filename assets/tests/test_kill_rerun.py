@@ -12,10 +12,11 @@ from django.conf import settings
 from django.db import connection
 
 from assets.models import Asset, PriceData, PriceDataArchive
+from assets.services.writing import BATCH_SIZE, FIRST_BATCH
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROWS = 120_000  # minutes: three import batches
+ROWS = 120_000  # minutes: four import batches (5,000, then 50,000 each)
 ARCHIVED = 10_000  # ten archive batches
 START = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -65,7 +66,8 @@ def test_an_import_killed_midway_is_finished_by_a_rerun(tmp_path):
     killed = _kill_when(first, lambda: PriceData.objects.filter(asset__symbol="KILL").exists())
     stored = PriceData.objects.filter(asset__symbol="KILL").count()
     if killed:
-        assert stored % 50_000 == 0 and stored < ROWS  # whole batches only: never half a batch
+        # Whole batches only, never half of one: a first small one, then full ones.
+        assert (stored - FIRST_BATCH) % BATCH_SIZE == 0 and stored < ROWS
     rerun = _manage("import_candles", str(path), "--symbol", "KILL", "--timeframe", "1m")
     assert rerun.wait(timeout=300) == 0, rerun.stderr.read().decode()[-2000:]
     rows = PriceData.objects.filter(asset__symbol="KILL")

@@ -1,0 +1,116 @@
+"""Binance kline CSVs checked a chunk at once: the same candles and rejections as row by row."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from assets import importers
+from assets.importers import KlineChunk, read_candles
+from assets.models import PriceData
+from assets.services.importing import candles_import
+from assets.services.validation import _candle_fast, klines_clean
+from assets.services.writing import _clean_rows
+from assets.tests.factories import AssetFactory
+
+START_MS = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def kline(i: int, **changes) -> list[str]:
+    """Return the 12 cells of the i-th 1m kline of a small walk (every 7th has no volume)."""
+    close = 100 + i % 13
+    volume = "0" if i % 7 == 0 else f"{1 + i % 5}.12345678"
+    cells = {
+        "time": str(START_MS + i * 60_000),
+        "open": f"{close - 0.5}",
+        "high": f"{close + 1}",
+        "low": f"{close - 1}",
+        "close": f"{close}",
+        "volume": volume,
+        "quote": "0" if volume == "0" else f"{(1 + i % 5) * close}.37",
+        "trades": str(10 + i),
+    } | changes
+    named = [cells[k] for k in ("time", "open", "high", "low", "close", "volume")]
+    return [*named, "0", cells["quote"], cells["trades"], "0", "0", "0"]
+
+
+def chunk_of(cells: list[list[str]]) -> KlineChunk:
+    return KlineChunk(cells, list(range(1, len(cells) + 1)))
+
+
+def one_by_one(chunk: KlineChunk) -> list:
+    return [_candle_fast(row, "1m", row["line"]) for row in chunk.rows()]
+
+
+def test_a_clean_chunk_gives_what_the_rows_give_one_by_one():
+    chunk = chunk_of([kline(i) for i in range(60)])
+    values = klines_clean(chunk.cells, chunk.lines, "1m")
+    assert values == one_by_one(chunk)
+    assert values[0][7] is None and values[1][7] == Decimal("202.37") / Decimal("2.12345678")
+    assert values[1][0] == datetime(2024, 1, 1, 0, 1, tzinfo=UTC) and values[1][0].tzinfo is UTC
+
+
+FUTURE_MS = int((datetime.now(UTC) + timedelta(days=2)).timestamp() // 60 * 60_000)
+
+
+@pytest.mark.parametrize(
+    ("changes", "rejected"),
+    [
+        ({"open": "abc"}, "open"),
+        ({"close": "NaN"}, "close"),
+        ({"low": "104"}, "low"),  # above the open (103.5)
+        ({"time": str(START_MS + 30 * 60_000 + 1)}, "candle_time"),
+        ({"time": str(FUTURE_MS)}, "candle_time"),
+        ({"volume": "-1"}, "volume"),
+        ({"trades": "many"}, "trade_count"),
+        ({"time": str((START_MS + 30 * 60_000) * 1000)}, None),  # microseconds: fine row by row
+        ({"trades": ""}, None),  # no trade count
+        ({"quote": "NaN"}, None),  # no VWAP
+    ],
+)
+def test_a_chunk_with_one_odd_row_is_checked_row_by_row(changes, rejected):
+    cells = [kline(i) for i in range(60)]
+    cells[30] = kline(30, **changes)
+    chunk = chunk_of(cells)
+    assert klines_clean(chunk.cells, chunk.lines, "1m") is None
+    rejections = []
+    values = list(_clean_rows([chunk], timeframe="1m", rejected=rejections))
+    good = [v for v in one_by_one(chunk_of([kline(i) for i in range(60)])) if v[-1] != 31]
+    if rejected is None:
+        assert not rejections and len(values) == 60
+    else:
+        assert [(r.index_or_line, list(r.errors)) for r in rejections] == [(31, [rejected])]
+        assert values == good
+
+
+def test_a_short_row_and_other_timeframes_go_row_by_row():
+    cells = [kline(i) for i in range(10)]
+    assert klines_clean(cells, list(range(10)), "1w") is None  # weeks open on Mondays: not a fixed step
+    cells[3] = cells[3][:8]
+    assert klines_clean(cells, list(range(10)), "1m") is None
+
+
+@pytest.mark.django_db
+def test_a_big_kline_file_is_imported_in_chunks_like_a_small_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(importers, "SAMPLE_ROWS", 50)
+    monkeypatch.setattr(importers, "KLINE_CHUNK", 100)
+    lines = [",".join(kline(i)) for i in range(450)]
+    lines[320] = ",".join(kline(320, high="1"))  # line 321: high below the others
+    lines.insert(200, "")  # an empty line (line 201) is skipped, the numbering goes on
+    path = tmp_path / "klines.csv"
+    path.write_text("\n".join(lines) + "\n")
+    seen = []
+    chunked = read_candles(path, chunks=True)
+    for row in chunked.rows:
+        seen.append(type(row))
+    chunked.close()
+    assert seen.count(dict) == 50 and seen.count(KlineChunk) == 5  # 401 lines of 100 a chunk
+
+    asset = AssetFactory()
+    report = candles_import(path=path, asset=asset, indicators=False)
+    assert (report.inserted, report.rows_read) == (449, 450)
+    assert [(r.index_or_line, list(r.errors)) for r in report.rejected.first] == [(322, ["high"])]
+    stored = PriceData.objects.get(asset=asset, candle_time=datetime(2024, 1, 1, 7, 1, tzinfo=UTC))
+    values = klines_clean([kline(421)], [1], "1m")[0]
+    assert (stored.close_price, stored.volume, stored.trade_count) == (values[4], values[5], values[6])
+    assert stored.vwap == values[7].quantize(Decimal("1e-18"))
