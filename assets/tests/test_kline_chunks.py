@@ -81,7 +81,7 @@ def test_a_chunk_with_one_odd_row_is_checked_row_by_row(changes, rejected):
     if rejected is None:
         assert not rejections and len(values) == 60
     else:
-        assert [(r.index_or_line, list(r.errors)) for r in rejections] == [(31, [rejected])]
+        assert [(r.line, list(r.errors)) for r in rejections] == [(31, [rejected])]
         assert values == good
 
 
@@ -111,7 +111,7 @@ def test_a_big_kline_file_is_imported_in_chunks_like_a_small_one(tmp_path, monke
     asset = AssetFactory()
     report = candles_import(path=path, asset=asset, indicators=False)
     assert (report.inserted, report.rows_read) == (449, 450)
-    assert [(r.index_or_line, list(r.errors)) for r in report.rejected.first] == [(322, ["high"])]
+    assert [(r.line, list(r.errors)) for r in report.rejected.first] == [(322, ["high"])]
     stored = PriceData.objects.get(asset=asset, candle_time=datetime(2024, 1, 1, 7, 1, tzinfo=UTC))
     values = klines_clean([kline(421)], [1], "1m")[0]
     assert (stored.close_price, stored.volume, stored.trade_count) == (values[4], values[5], values[6])
