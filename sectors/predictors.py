@@ -9,6 +9,7 @@ market cap over 7 periods: what losing sectors gave up is split among gaining se
 proportion to their gains. Every figure at t uses candles up to t.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -29,6 +30,84 @@ from .services import market_frames, sector_indices, sector_weights
 RS_WINDOW, MOMENTUM_WINDOW, RETURN_WINDOW, FLOW_WINDOW, BREADTH_WINDOW = 30, 10, 30, 7, 90
 DEFAULT_LOOKBACK = 365  # snapshots analysed when the job names no start
 MIN_FLOW_SHARE = 0.0005  # a flow below 0.05 percentage point of market share is noise
+# What a rerun over the same snapshots rewrites (the rows are unique per snapshot and model).
+SECTOR_UPDATE_FIELDS = [
+    "prediction_job",
+    "analysis_time",
+    "timeframe",
+    "momentum_score",
+    "relative_strength",
+    "performance_rank",
+    "outlook",
+    "rotation_signal",
+    "key_assets",
+    "summary",
+    "ai_confidence_score",
+    "signal_agreement_score",
+    "analysis_data",
+]
+CROSS_UPDATE_FIELDS = [
+    "prediction_job",
+    "analysis_time",
+    "rotation_phase",
+    "leading_sectors",
+    "lagging_sectors",
+    "correlation_matrix",
+    "market_breadth",
+    "summary",
+    "ai_confidence_score",
+    "signal_agreement_score",
+    "analysis_data",
+]
+
+
+@dataclass(frozen=True)
+class RotationContext:
+    """What one prediction run computes once and every snapshot's rows read."""
+
+    model: object
+    job: object
+    timeframe: str
+    weights: dict[int, dict[int, float]]  # sector -> {asset: weight}
+    close: pd.DataFrame  # asset closes, one column per asset
+    indices: dict  # sectors.services.sector_indices
+    metrics: dict[str, pd.DataFrame]  # rotation_metrics
+    breadth: pd.Series  # altseason_breadth
+    asset_return: pd.DataFrame  # each asset's RETURN_WINDOW return
+    btc_share_change: pd.Series  # change of BTC's market share over RETURN_WINDOW
+    btc: int | None
+    eth: int | None
+
+
+def rotation_context(*, model, job, timeframe: str) -> RotationContext:
+    """Load the sectors' weights and candles and compute the figures every snapshot reads."""
+    weights = sector_weights()
+    frames = market_frames(timeframe=timeframe)
+    close = frames["close"]
+    if close.empty or not weights:
+        raise ValidationError("no active sector has mapped assets with candles: map assets to sectors first")
+    indices = sector_indices(close, frames["market_cap"], weights)
+    symbols = dict(Asset.objects.filter(pk__in=list(close.columns)).values_list("symbol", "pk"))
+    btc, eth = symbols.get("BTC"), symbols.get("ETH")
+    btc_share_change = (
+        (frames["market_cap"][btc] / indices["market_cap"]).diff(RETURN_WINDOW)
+        if btc in close
+        else pd.Series(np.nan, index=close.index)
+    )
+    return RotationContext(
+        model=model,
+        job=job,
+        timeframe=timeframe,
+        weights=weights,
+        close=close,
+        indices=indices,
+        metrics=rotation_metrics(indices),
+        breadth=altseason_breadth(close, btc),
+        asset_return=close / close.shift(RETURN_WINDOW) - 1,
+        btc_share_change=btc_share_change,
+        btc=btc,
+        eth=eth,
+    )
 
 
 def rotation_metrics(indices: dict) -> dict[str, pd.DataFrame]:
@@ -234,258 +313,192 @@ class SectorRotation:
 
     def predict(self, *, model, job, scope) -> int:
         """Write sector, cross-sector and flow rows for each snapshot in scope; return the rows written."""
-        weights = sector_weights()
-        frames = market_frames(timeframe=scope.timeframe)
-        close = frames["close"]
-        if close.empty or not weights:
-            raise ValidationError(
-                "no active sector has mapped assets with candles: map assets to sectors first"
-            )
-        indices = sector_indices(close, frames["market_cap"], weights)
-        metrics = rotation_metrics(indices)
-        symbols = dict(Asset.objects.filter(pk__in=list(close.columns)).values_list("symbol", "pk"))
-        btc, eth = symbols.get("BTC"), symbols.get("ETH")
-        breadth = altseason_breadth(close, btc)
-        asset_return = close / close.shift(RETURN_WINDOW) - 1
-        btc_share_change = (
-            (frames["market_cap"][btc] / indices["market_cap"]).diff(RETURN_WINDOW)
-            if btc in close
-            else pd.Series(np.nan, index=close.index)
-        )
-        snapshots = _snapshots(scope, close.index)
+        context = rotation_context(model=model, job=job, timeframe=scope.timeframe)
+        snapshots = _snapshots(scope, context.close.index)
         scope.checkpoint(40)
         sector_rows, cross_rows, flows_by_snapshot = [], [], {}
         for time, snapshot_id in snapshots.items():
-            sector_rows += self._sector_rows(
-                model, job, scope, time, snapshot_id, metrics, weights, asset_return
-            )
-            cross, flows = self._cross_row(
-                model,
-                job,
-                scope,
-                time,
-                snapshot_id,
-                metrics,
-                indices,
-                breadth,
-                close,
-                btc,
-                eth,
-                asset_return,
-                btc_share_change,
-            )
+            sector_rows += _sector_rows(context, time, snapshot_id)
+            cross, flows_by_snapshot[snapshot_id] = _cross_row(context, time, snapshot_id)
             cross_rows.append(cross)
-            flows_by_snapshot[snapshot_id] = flows
         scope.checkpoint(70)
         AISectorAnalysis.objects.bulk_create(
             sector_rows,
             batch_size=500,
             update_conflicts=True,
             unique_fields=["sector", "metrics_snapshot", "ai_model"],
-            update_fields=[
-                "prediction_job",
-                "analysis_time",
-                "timeframe",
-                "momentum_score",
-                "relative_strength",
-                "performance_rank",
-                "outlook",
-                "rotation_signal",
-                "key_assets",
-                "summary",
-                "ai_confidence_score",
-                "signal_agreement_score",
-                "analysis_data",
-            ],
+            update_fields=SECTOR_UPDATE_FIELDS,
         )
         AICrossSectorAnalysis.objects.bulk_create(
             cross_rows,
             batch_size=500,
             update_conflicts=True,
             unique_fields=["metrics_snapshot", "ai_model", "timeframe"],
-            update_fields=[
-                "prediction_job",
-                "analysis_time",
-                "rotation_phase",
-                "leading_sectors",
-                "lagging_sectors",
-                "correlation_matrix",
-                "market_breadth",
-                "summary",
-                "ai_confidence_score",
-                "signal_agreement_score",
-                "analysis_data",
-            ],
+            update_fields=CROSS_UPDATE_FIELDS,
         )
-        cross_ids = dict(
-            AICrossSectorAnalysis.objects.filter(
-                ai_model=model, timeframe=scope.timeframe, metrics_snapshot_id__in=list(flows_by_snapshot)
-            ).values_list("metrics_snapshot_id", "id")
-        )
-        SectorRotationFlow.objects.filter(cross_analysis_id__in=list(cross_ids.values())).delete()
-        flow_rows = [
-            SectorRotationFlow(
-                cross_analysis_id=cross_ids[snapshot_id],
-                from_sector_id=flow["from"],
-                to_sector_id=flow["to"],
-                flow_strength=decimal_fit(flow["strength"], 4, 0, 1),
-                estimated_flow_usd=decimal_fit(flow["usd"], 2, digits=30),
-                timeframe=scope.timeframe,
-                detected_at=time,
-                confidence=decimal_fit(flow["confidence"], 2, 0, 1),
-            )
-            for (time, snapshot_id) in snapshots.items()
-            for flow in flows_by_snapshot[snapshot_id]
-        ]
-        SectorRotationFlow.objects.bulk_create(flow_rows, batch_size=500)
+        flow_count = _flows_replace(context, snapshots, flows_by_snapshot)
         scope.output.update(
-            sector_analyses=len(sector_rows), cross_analyses=len(cross_rows), flows=len(flow_rows)
+            sector_analyses=len(sector_rows), cross_analyses=len(cross_rows), flows=flow_count
         )
-        return len(sector_rows) + len(cross_rows) + len(flow_rows)
+        return len(sector_rows) + len(cross_rows) + flow_count
 
-    def _sector_rows(self, model, job, scope, time, snapshot_id, metrics, weights, asset_return) -> list:
-        returns = metrics["return"].loc[time]
-        ranks = returns.rank(ascending=False, method="min")
-        share_change = metrics["share_change"].loc[time]
-        rows = []
-        for sector_id in metrics["rs_ratio"].columns:
-            ratio, momentum = (
-                metrics["rs_ratio"].at[time, sector_id],
-                metrics["rs_momentum"].at[time, sector_id],
-            )
-            sector_return = returns.get(sector_id, np.nan)
-            if not (np.isfinite(ratio) and np.isfinite(momentum) and np.isfinite(sector_return)):
-                continue
-            place = quadrant(ratio, momentum)
-            momentum_score = float(np.tanh(5 * sector_return))
-            if place == "leading" or (place == "improving" and momentum_score > 0):
-                outlook = Outlook.BULLISH
-            elif place == "lagging" or (place == "weakening" and momentum_score < 0):
-                outlook = Outlook.BEARISH
-            else:
-                outlook = Outlook.NEUTRAL
-            share, change = metrics["share"].at[time, sector_id], share_change.get(sector_id, np.nan)
-            relative_change = change / share if share and np.isfinite(change) else 0.0
-            signal = (
-                RotationSignal.INFLOW
-                if relative_change > 0.02
-                else RotationSignal.OUTFLOW
-                if relative_change < -0.02
-                else RotationSignal.NEUTRAL
-            )
-            members = weights[sector_id]
-            key_assets = sorted(
-                (
-                    {
-                        "asset": int(a),
-                        "weight": round(w, 4),
-                        "return_30": round(float(asset_return.at[time, a]), 4),
-                    }
-                    for a, w in members.items()
-                    if a in asset_return and np.isfinite(asset_return.at[time, a])
-                ),
-                key=lambda item: -item["return_30"],
-            )[:5]
-            agree = (
-                (outlook == Outlook.BULLISH) == (momentum_score > 0) if outlook != Outlook.NEUTRAL else False
-            )
-            rows.append(
-                AISectorAnalysis(
-                    sector_id=sector_id,
-                    metrics_snapshot_id=snapshot_id,
-                    ai_model=model,
-                    prediction_job=job,
-                    analysis_time=time,
-                    timeframe=scope.timeframe,
-                    momentum_score=decimal_fit(momentum_score, 4, -1, 1),
-                    relative_strength=decimal_fit(
-                        metrics["relative_strength"].at[time, sector_id], 4, digits=10
-                    ),
-                    performance_rank=int(ranks[sector_id]),
-                    outlook=outlook,
-                    rotation_signal=signal,
-                    key_assets=key_assets,
-                    summary=f"{place}: RS-ratio {ratio:.1f}, RS-momentum {momentum:.1f}, "
-                    f"30d {sector_return:+.1%}",
-                    ai_confidence_score=decimal_fit(min(1.0, abs(ratio - 100) / 10), 2, 0, 1),
-                    signal_agreement_score=Decimal("1.00") if agree else Decimal("0.50"),
-                    analysis_data={
-                        "quadrant": place,
-                        "rs_ratio": round(float(ratio), 4),
-                        "rs_momentum": round(float(momentum), 4),
-                        "return_30": round(float(sector_return), 6),
-                        "market_share": round(float(share), 6) if np.isfinite(share) else None,
-                    },
-                )
-            )
-        return rows
 
-    def _cross_row(
-        self,
-        model,
-        job,
-        scope,
-        time,
-        snapshot_id,
-        metrics,
-        indices,
-        breadth,
-        close,
-        btc,
-        eth,
-        asset_return,
-        btc_share_change,
-    ):
-        ratios = metrics["rs_ratio"].loc[time].dropna()
-        momenta = metrics["rs_momentum"].loc[time]
-        places = {s: quadrant(r, momenta.get(s, 100.0)) for s, r in ratios.items()}
-        leading = [
-            int(s) for s in ratios.sort_values(ascending=False).index if places[s] in ("leading", "improving")
-        ]
-        lagging = [int(s) for s in ratios.sort_values().index if places[s] in ("lagging", "weakening")]
-        window = metrics["returns"].loc[:time].tail(RS_WINDOW)
-        correlation = window.corr(min_periods=RS_WINDOW // 2)
-        matrix = {
-            str(a): {str(b): round(float(v), 4) for b, v in row.items() if np.isfinite(v)}
-            for a, row in correlation.iterrows()
-        }
-        eth_edge = (
-            asset_return.at[time, eth] - asset_return.at[time, btc]
-            if btc in asset_return and eth in asset_return
-            else np.nan
+def _flows_replace(context: RotationContext, snapshots: dict, flows_by_snapshot: dict) -> int:
+    """Replace the flows of the cross-sector rows just written; return how many were written."""
+    cross_ids = dict(
+        AICrossSectorAnalysis.objects.filter(
+            ai_model=context.model,
+            timeframe=context.timeframe,
+            metrics_snapshot_id__in=list(flows_by_snapshot),
+        ).values_list("metrics_snapshot_id", "id")
+    )
+    SectorRotationFlow.objects.filter(cross_analysis_id__in=list(cross_ids.values())).delete()
+    flow_rows = [
+        SectorRotationFlow(
+            cross_analysis_id=cross_ids[snapshot_id],
+            from_sector_id=flow["from"],
+            to_sector_id=flow["to"],
+            flow_strength=decimal_fit(flow["strength"], 4, 0, 1),
+            estimated_flow_usd=decimal_fit(flow["usd"], 2, digits=30),
+            timeframe=context.timeframe,
+            detected_at=time,
+            confidence=decimal_fit(flow["confidence"], 2, 0, 1),
         )
-        phase = rotation_phase(
-            market_return=metrics["market_return"].get(time, np.nan),
-            breadth=breadth.get(time, np.nan),
-            alt_count=int(close.loc[time].notna().sum()) - 1,
-            eth_edge=eth_edge,
-            btc_share_change=btc_share_change.get(time, np.nan),
+        for (time, snapshot_id) in snapshots.items()
+        for flow in flows_by_snapshot[snapshot_id]
+    ]
+    SectorRotationFlow.objects.bulk_create(flow_rows, batch_size=500)
+    return len(flow_rows)
+
+
+def sector_outlook(place: str, momentum_score: float) -> str:
+    """Return a sector's outlook from its quadrant and the sign of its momentum."""
+    if place == "leading" or (place == "improving" and momentum_score > 0):
+        return Outlook.BULLISH
+    if place == "lagging" or (place == "weakening" and momentum_score < 0):
+        return Outlook.BEARISH
+    return Outlook.NEUTRAL
+
+
+def rotation_signal(relative_change: float) -> str:
+    """Return inflow / outflow for a change of more than 2% of a sector's own market share."""
+    if relative_change > 0.02:
+        return RotationSignal.INFLOW
+    if relative_change < -0.02:
+        return RotationSignal.OUTFLOW
+    return RotationSignal.NEUTRAL
+
+
+def _key_assets(context: RotationContext, time, members: dict) -> list[dict]:
+    """Return the sector's five members with the best RETURN_WINDOW return at `time`."""
+    asset_return = context.asset_return
+    found = (
+        {"asset": int(a), "weight": round(w, 4), "return_30": round(float(asset_return.at[time, a]), 4)}
+        for a, w in members.items()
+        if a in asset_return and np.isfinite(asset_return.at[time, a])
+    )
+    return sorted(found, key=lambda item: -item["return_30"])[:5]
+
+
+def _sector_rows(context: RotationContext, time, snapshot_id) -> list[AISectorAnalysis]:
+    """Return the (unsaved) analysis of each sector with figures at `time`."""
+    metrics = context.metrics
+    returns = metrics["return"].loc[time]
+    ranks = returns.rank(ascending=False, method="min")
+    share_change = metrics["share_change"].loc[time]
+    rows = []
+    for sector_id in metrics["rs_ratio"].columns:
+        ratio, momentum = metrics["rs_ratio"].at[time, sector_id], metrics["rs_momentum"].at[time, sector_id]
+        sector_return = returns.get(sector_id, np.nan)
+        if not (np.isfinite(ratio) and np.isfinite(momentum) and np.isfinite(sector_return)):
+            continue
+        place = quadrant(ratio, momentum)
+        momentum_score = float(np.tanh(5 * sector_return))
+        outlook = sector_outlook(place, momentum_score)
+        share, change = metrics["share"].at[time, sector_id], share_change.get(sector_id, np.nan)
+        relative_change = change / share if share and np.isfinite(change) else 0.0
+        agree = outlook != Outlook.NEUTRAL and (outlook == Outlook.BULLISH) == (momentum_score > 0)
+        rows.append(
+            AISectorAnalysis(
+                sector_id=sector_id,
+                metrics_snapshot_id=snapshot_id,
+                ai_model=context.model,
+                prediction_job=context.job,
+                analysis_time=time,
+                timeframe=context.timeframe,
+                momentum_score=decimal_fit(momentum_score, 4, -1, 1),
+                relative_strength=decimal_fit(metrics["relative_strength"].at[time, sector_id], 4, digits=10),
+                performance_rank=int(ranks[sector_id]),
+                outlook=outlook,
+                rotation_signal=rotation_signal(relative_change),
+                key_assets=_key_assets(context, time, context.weights[sector_id]),
+                summary=f"{place}: RS-ratio {ratio:.1f}, RS-momentum {momentum:.1f}, "
+                f"30d {sector_return:+.1%}",
+                ai_confidence_score=decimal_fit(min(1.0, abs(ratio - 100) / 10), 2, 0, 1),
+                signal_agreement_score=Decimal("1.00") if agree else Decimal("0.50"),
+                analysis_data={
+                    "quadrant": place,
+                    "rs_ratio": round(float(ratio), 4),
+                    "rs_momentum": round(float(momentum), 4),
+                    "return_30": round(float(sector_return), 6),
+                    "market_share": round(float(share), 6) if np.isfinite(share) else None,
+                },
+            )
         )
-        flows = rotation_flows(
-            metrics["share_change"].loc[time], float(indices["market_cap"].get(time, np.nan))
-        )
-        market_breadth = breadth.get(time, np.nan)
-        cross = AICrossSectorAnalysis(
-            metrics_snapshot_id=snapshot_id,
-            ai_model=model,
-            prediction_job=job,
-            analysis_time=time,
-            timeframe=scope.timeframe,
-            rotation_phase=phase,
-            leading_sectors=leading,
-            lagging_sectors=lagging,
-            correlation_matrix=matrix,
-            market_breadth=decimal_fit(market_breadth, 2, 0, 100),
-            summary=f"{RotationPhase(phase).label}; {len(leading)} sectors leading or improving, "
-            f"{len(lagging)} lagging or weakening",
-            ai_confidence_score=decimal_fit(abs(len(leading) - len(lagging)) / max(1, len(places)), 2, 0, 1),
-            analysis_data={
-                "quadrants": {str(s): p for s, p in places.items()},
-                "eth_btc_edge_30": None if not np.isfinite(eth_edge) else round(float(eth_edge), 4),
-                "market_return_30": _round(metrics["market_return"].get(time, np.nan)),
-            },
-        )
-        return cross, flows
+    return rows
+
+
+def _cross_row(context: RotationContext, time, snapshot_id) -> tuple[AICrossSectorAnalysis, list[dict]]:
+    """Return the (unsaved) cross-sector analysis at `time` and the flows detected then."""
+    metrics, asset_return, btc, eth = context.metrics, context.asset_return, context.btc, context.eth
+    ratios = metrics["rs_ratio"].loc[time].dropna()
+    momenta = metrics["rs_momentum"].loc[time]
+    places = {s: quadrant(r, momenta.get(s, 100.0)) for s, r in ratios.items()}
+    leading = [
+        int(s) for s in ratios.sort_values(ascending=False).index if places[s] in ("leading", "improving")
+    ]
+    lagging = [int(s) for s in ratios.sort_values().index if places[s] in ("lagging", "weakening")]
+    correlation = metrics["returns"].loc[:time].tail(RS_WINDOW).corr(min_periods=RS_WINDOW // 2)
+    matrix = {
+        str(a): {str(b): round(float(v), 4) for b, v in row.items() if np.isfinite(v)}
+        for a, row in correlation.iterrows()
+    }
+    eth_edge = (
+        asset_return.at[time, eth] - asset_return.at[time, btc]
+        if btc in asset_return and eth in asset_return
+        else np.nan
+    )
+    phase = rotation_phase(
+        market_return=metrics["market_return"].get(time, np.nan),
+        breadth=context.breadth.get(time, np.nan),
+        alt_count=int(context.close.loc[time].notna().sum()) - 1,
+        eth_edge=eth_edge,
+        btc_share_change=context.btc_share_change.get(time, np.nan),
+    )
+    flows = rotation_flows(
+        metrics["share_change"].loc[time], float(context.indices["market_cap"].get(time, np.nan))
+    )
+    cross = AICrossSectorAnalysis(
+        metrics_snapshot_id=snapshot_id,
+        ai_model=context.model,
+        prediction_job=context.job,
+        analysis_time=time,
+        timeframe=context.timeframe,
+        rotation_phase=phase,
+        leading_sectors=leading,
+        lagging_sectors=lagging,
+        correlation_matrix=matrix,
+        market_breadth=decimal_fit(context.breadth.get(time, np.nan), 2, 0, 100),
+        summary=f"{RotationPhase(phase).label}; {len(leading)} sectors leading or improving, "
+        f"{len(lagging)} lagging or weakening",
+        ai_confidence_score=decimal_fit(abs(len(leading) - len(lagging)) / max(1, len(places)), 2, 0, 1),
+        analysis_data={
+            "quadrants": {str(s): p for s, p in places.items()},
+            "eth_btc_edge_30": None if not np.isfinite(eth_edge) else round(float(eth_edge), 4),
+            "market_return_30": _round(metrics["market_return"].get(time, np.nan)),
+        },
+    )
+    return cross, flows
 
 
 def _round(value, places: int = 6):
