@@ -87,6 +87,8 @@ RESET_ON_CHANGE = ", ".join([*(f"{name} = NULL" for name in INDICATOR_FIELDS), "
 
 
 def _merge_sql() -> str:
+    # A row this statement inserted has its default created_at, this statement's time; an updated
+    # one keeps an earlier one. (`xmax = 0` says the same but is refused on partitioned tables.)
     updates = ", ".join(f"{key} = {value}" for key, value in MERGE_VALUES.items())
     before = ", ".join(f"p.{key}" for key in MERGE_VALUES)
     after = ", ".join(MERGE_VALUES.values())
@@ -97,7 +99,7 @@ WITH written AS (
     ON CONFLICT (asset_id, timeframe, candle_time)
     DO UPDATE SET {updates}, {RESET_ON_CHANGE}, updated_at = now()
     WHERE ({before}) IS DISTINCT FROM ({after})
-    RETURNING (xmax = 0) AS inserted
+    RETURNING (p.created_at = statement_timestamp()) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
 """

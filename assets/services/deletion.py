@@ -91,10 +91,11 @@ def _batch_delete_postgres(model, asset_id: int, after, batch_size: int):
         params += list(after)
     sql = f"""
         WITH batch AS (
-            SELECT ctid, timeframe, candle_time FROM {table} WHERE {where}
+            SELECT tableoid, ctid, timeframe, candle_time FROM {table} WHERE {where}
             ORDER BY timeframe, candle_time LIMIT %s
         ), gone AS (
-            DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM batch) RETURNING 1
+            -- A ctid is a place in one partition: with the partition's oid it names one row.
+            DELETE FROM {table} WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM batch) RETURNING 1
         )
         SELECT (SELECT count(*) FROM gone), last.timeframe, last.candle_time
         FROM (SELECT timeframe, candle_time FROM batch ORDER BY timeframe DESC, candle_time DESC LIMIT 1) last

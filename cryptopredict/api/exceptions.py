@@ -40,25 +40,41 @@ class PayloadTooLarge(exceptions.APIException):
 # SQLite names the constraint in its message; PostgreSQL's driver reports it in diag.
 SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
+POSTGRES_KEY = re.compile(r"^Key \(([\w, ]+)\)=")
+# The monthly and DEFAULT partitions of a partitioned table (assets.services.partitions).
+PARTITION = re.compile(r"_(p\d{6}|default)$")
 
 
 def _constraint_name(exc: IntegrityError) -> str | None:
     diag = getattr(exc.__cause__, "diag", None)
     if diag is not None and diag.constraint_name:
-        return diag.constraint_name
+        if diag.constraint_name in constraint_index() or not diag.table_name:
+            return diag.constraint_name
+        # A partition's unique index has a name of its own (price_data_p202403_asset_id_..._key):
+        # the rule is the partitioned table's constraint over the columns the detail names.
+        match = POSTGRES_KEY.search(diag.message_detail or "")
+        table = PARTITION.sub("", diag.table_name)
+        found = match and _unique_over(table, {c.strip() for c in match.group(1).split(",")})
+        return found or diag.constraint_name
     message = str(exc)
     if match := SQLITE_CHECK.search(message):
         return match.group(1)
     if match := SQLITE_UNIQUE.search(message):
         # SQLite names the columns, not the constraint: find the constraint over those columns.
         columns = [part.strip() for part in match.group(1).split(",")]
-        table = columns[0].split(".")[0]
-        names = {column.split(".")[-1] for column in columns}
-        for name, (model, constraint) in constraint_index().items():
-            if model._meta.db_table == table and isinstance(constraint, UniqueConstraint):
-                fields = {model._meta.get_field(f).column for f in constraint.fields}
-                if fields == names:
-                    return name
+        return _unique_over(columns[0].split(".")[0], {column.split(".")[-1] for column in columns})
+    return None
+
+
+def _unique_over(table: str, columns: set[str]) -> str | None:
+    """Return the name of the unique constraint of `table` over exactly `columns`, if any."""
+    for name, (model, constraint) in constraint_index().items():
+        if (
+            model._meta.db_table == table
+            and isinstance(constraint, UniqueConstraint)
+            and {model._meta.get_field(f).column for f in constraint.fields} == columns
+        ):
+            return name
     return None
 
 
