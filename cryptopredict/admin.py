@@ -110,12 +110,18 @@ class EstimatedCountPaginator(Paginator):
 
     @staticmethod
     def _table_estimate(queryset) -> int | None:
-        """Return the planner's row estimate for the queryset's table, or None if never analyzed."""
+        """Return the planner's row estimate for the queryset's table, or None if never analyzed.
+
+        A partitioned table (price_data) is the sum over its partitions; an empty partition counts
+        0 even if never analyzed, a filled one never analyzed makes the whole unknown.
+        """
         sql = (
-            "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE"
-            " (c.reltuples / c.relpages * (pg_relation_size(c.oid)"
-            " / current_setting('block_size')::int))::bigint END"
-            " FROM pg_class c WHERE c.oid = to_regclass(%s)"
+            "SELECT CASE WHEN bool_or(n IS NULL) THEN NULL ELSE sum(n)::bigint END FROM ("
+            " SELECT CASE WHEN pg_relation_size(c.oid) = 0 THEN 0"
+            " WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE"
+            " c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::int)"
+            " END AS n FROM pg_partition_tree(to_regclass(%s)) t JOIN pg_class c ON c.oid = t.relid"
+            " WHERE t.isleaf) leaves"
         )
         connection = connections[queryset.db]
         with connection.cursor() as cursor:
