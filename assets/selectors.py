@@ -1,5 +1,6 @@
 """Reads of candles worth naming."""
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -267,3 +268,37 @@ def asset_deletion_summary(*, assets) -> DeletionSummary:
     for queryset in collector.fast_deletes:
         counts[queryset.model] += queryset.count()
     return DeletionSummary(counts={model: n for model, n in counts.items() if n}, protected=[])
+
+
+@dataclass(frozen=True)
+class CandlePartition:
+    """One partition of a candle table: candles from `start` (inclusive) to `end`; both None: DEFAULT."""
+
+    name: str
+    start: datetime | None
+    end: datetime | None
+
+
+BOUND = re.compile(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)")
+
+
+def candle_partitions(*, model) -> list[CandlePartition]:
+    """Return the partitions of `model`'s table, oldest first, DEFAULT last; [] if not partitioned."""
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
+            " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+            [model._meta.db_table],
+        )
+        rows = cursor.fetchall()
+    partitions = []
+    for name, bound in rows:  # bounds print in the session's time zone: Django's is UTC
+        match = BOUND.fullmatch(bound)
+        start, end = (
+            (datetime.fromisoformat(match[1]), datetime.fromisoformat(match[2])) if match else (None, None)
+        )
+        partitions.append(CandlePartition(name=name, start=start, end=end))
+    return sorted(partitions, key=lambda p: (p.start is None, p.start or datetime.min.replace(tzinfo=UTC)))

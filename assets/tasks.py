@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .services.deletion import asset_deletion_run
+from .services.partitions import MONTHS_AHEAD, candle_partitions_create
 
 
 @shared_task(name="assets.delete_asset")
@@ -10,3 +11,9 @@ def asset_deletion_task(deletion_id: int) -> str | None:
     """Run asset deletion `deletion_id` if it is pending; return its final status."""
     deletion = asset_deletion_run(deletion_id=deletion_id)
     return deletion.status if deletion else None
+
+
+@shared_task(name="assets.create_partitions", soft_time_limit=1500, time_limit=1800)
+def candle_partitions_task(months_ahead: int = MONTHS_AHEAD) -> list[str]:
+    """Daily: create the coming months' candle partitions; return the names created."""
+    return candle_partitions_create(months_ahead=months_ahead)

@@ -21,6 +21,8 @@ SYNC_CRONTABS = {
 DAILY = {
     "daily: sync assets (CoinGecko)": ("marketdata.sync_assets", {"minute": "30", "hour": "0"}),
     "daily: sync macro metrics": ("marketdata.sync_metrics", {"minute": "0", "hour": "1"}),
+    # Before the archive run: the partitions it moves candles between exist.
+    "daily: create candle partitions": ("assets.create_partitions", {"minute": "45", "hour": "2"}),
     "daily: archive candles and recount coverage": (
         "marketdata.daily_maintenance",
         {"minute": "0", "hour": "3"},

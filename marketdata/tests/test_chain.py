@@ -40,6 +40,7 @@ def test_setup_schedules_is_idempotent_and_disabled_unless_enabled(capsys, setti
         "sync candles 1d",
         "daily: sync assets (CoinGecko)",
         "daily: sync macro metrics",
+        "daily: create candle partitions",
         "daily: archive candles and recount coverage",
     }
     assert not PeriodicTask.objects.filter(enabled=True).exists()
@@ -51,11 +52,11 @@ def test_setup_schedules_is_idempotent_and_disabled_unless_enabled(capsys, setti
     )
 
     call_command("setup_schedules")
-    assert "0 created, 0 updated, 5 unchanged" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 created, 0 updated, 6 unchanged" in capsys.readouterr().out.splitlines()[-1]
     call_command("setup_schedules", "--enable")
     assert PeriodicTask.objects.filter(enabled=False).count() == 0
     call_command("setup_schedules")  # a rerun keeps them enabled
-    assert PeriodicTask.objects.filter(enabled=True).count() == 5
+    assert PeriodicTask.objects.filter(enabled=True).count() == 6
 
 
 def test_the_chain_runs_each_step_on_what_changed_and_a_rerun_changes_nothing(binance, settings):
