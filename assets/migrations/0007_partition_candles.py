@@ -130,7 +130,7 @@ def unpartition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assets", "0005_asset_deletion_jobs"),
+        ("assets", "0006_db_defaults"),
     ]
 
     operations = [migrations.RunPython(partition, unpartition)]
