@@ -84,15 +84,16 @@ def candles_archive(
 def _batches_archive(candles, cutoff, batch_size: int, progress: Progress | None) -> int:
     """Move `candles` in batches of `batch_size`, each one transaction (copy, then delete the same ids)."""
     # The cut-off in every statement lets PostgreSQL skip the partitions after it.
-    sql = _archive_sql(archive_columns(), "price_data", "WHERE candle_time < %s AND id = ANY(%s)")
+    columns = archive_columns()
     moved = 0
     while True:
         with transaction.atomic():
             ids = list(candles.order_by("pk").select_for_update().values_list("pk", flat=True)[:batch_size])
             if not ids:
                 break
+            where = f"WHERE candle_time < %s AND id IN ({', '.join(['%s'] * len(ids))})"
             with connection.cursor() as cursor:
-                cursor.execute(sql, [cutoff, ids])
+                cursor.execute(_archive_sql(columns, "price_data", where), [cutoff, *ids])
             candles.filter(pk__in=ids).delete()
         moved += len(ids)
         if progress is not None:
