@@ -2,7 +2,7 @@
 
 price_data and price_data_archive are range-partitioned by candle_time, one partition per UTC
 month, with a DEFAULT partition for candles of a month that has none (see migration
-assets.0007). The daily task and `create_partitions` keep the coming months' partitions ready
+assets.0008). The daily task and `create_partitions` keep the coming months' partitions ready
 and move what landed in a DEFAULT partition into its month's partition.
 """
 
@@ -36,7 +36,7 @@ def partition_name(model, month: datetime) -> str:
 
 
 def is_partitioned(model) -> bool:
-    """Return whether `model`'s table is partitioned here (PostgreSQL after migration assets.0007)."""
+    """Return whether `model`'s table is partitioned here (PostgreSQL after migration assets.0008)."""
     return bool(candle_partitions(model=model))
 
 

@@ -130,7 +130,7 @@ def unpartition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assets", "0006_db_defaults"),
+        ("assets", "0007_indicator_columns"),
     ]
 
     operations = [migrations.RunPython(partition, unpartition)]
