@@ -38,7 +38,6 @@ from assets.tests.factories import (
     PriceDataArchiveFactory,
     PriceDataFactory,
 )
-from cryptopredict.api.exceptions import _constraint_name
 from macro.tests.factories import AIRegimeAnalysisFactory, MetricsSnapshotFactory
 from marketdata.tests.factories import KnownGapFactory, SyncStateFactory
 from sectors.tests.factories import (
@@ -435,5 +434,7 @@ def test_database_refuses_a_row_that_breaks_the_constraint(factory_class, name, 
     else:
         # A partition's unique index has its own name: the error names the table's constraint
         # as the API reports it (cryptopredict.api.exceptions).
+        from cryptopredict.api.exceptions import _constraint_name  # imported late: it loads DRF's settings
+
         names = case.names or (name,)
         assert any(n in message for n in names) or _constraint_name(caught.value) in names, message
