@@ -331,3 +331,27 @@ class AssetDeletion(TimestampedModel):
         if not self.candles_total:
             return 0
         return min(99, self.candles_deleted * 100 // self.candles_total)
+
+
+class LatestCandle(models.Model):
+    """The latest candle of each asset and timeframe: a view over `price_data` (see migration 0008).
+
+    A materialized view on PostgreSQL, refreshed after the candle writes commit (debounced, see
+    cryptopredict.aggregates), and a plain view elsewhere. Read it, never write it.
+    """
+
+    pk = models.CompositePrimaryKey("asset", "timeframe")
+    asset = models.ForeignKey(Asset, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    candle_time = models.DateTimeField()
+    close_price = models.DecimalField(**PRICE)
+
+    VIEW = "latest_candles"
+
+    class Meta:
+        managed = False
+        db_table = "latest_candles"
+        ordering = ["asset", "timeframe"]
+
+    def __str__(self):
+        return f"{self.asset.symbol} {self.timeframe} latest {moment(self.candle_time)}"

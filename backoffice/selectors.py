@@ -1,12 +1,12 @@
 """What the dashboard shows: data freshness, jobs, the latest regime and active signals."""
 
 from datetime import timedelta
+from math import inf
 
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ai.models import ModelPredictionJob, ModelTrainingJob
-from assets.models import Asset, PriceData
+from assets.models import Asset, LatestCandle
 from cryptopredict.choices import TIMEFRAME_DELTAS, JobStatus, Timeframe
 from macro.models import AIRegimeAnalysis
 from trading.choices import SignalStatus
@@ -18,31 +18,31 @@ FRESHNESS_ASSETS = 20
 def data_freshness(*, now=None, limit: int = FRESHNESS_ASSETS) -> list[dict]:
     """Return the latest candle of each active asset in each timeframe, and whether it is stale.
 
-    One query: per asset and timeframe a subquery reads one entry of the (asset, timeframe,
-    candle_time) index, however many candles there are. A series is stale when its latest
-    candle opened more than two periods before `now`, the period still open counted.
+    One query of the latest-candle view (a row per asset and timeframe), for the first `limit`
+    active assets by market-cap rank, however many candles there are. A series is stale when
+    its latest candle opened more than two periods before `now`, the period still open counted.
     """
     now = now or timezone.now()
-    latest = {
-        timeframe: Subquery(
-            PriceData.objects.series(OuterRef("pk"), timeframe)
-            .order_by("-candle_time")
-            .values("candle_time")[:1]
-        )
-        for timeframe in Timeframe.values
-    }
-    assets = Asset.objects.filter(is_active=True).annotate(**{f"latest_{tf}": q for tf, q in latest.items()})
+    assets = Asset.objects.filter(is_active=True).order_by(*Asset._meta.ordering).values("pk")[:limit]
+    latest = LatestCandle.objects.filter(asset__in=assets).select_related("asset")
+    order = {timeframe: i for i, timeframe in enumerate(Timeframe.values)}
     rows = []
-    for asset in assets.order_by("market_cap_rank", "symbol")[:limit]:
-        for timeframe in Timeframe.values:
-            last = getattr(asset, f"latest_{timeframe}")
-            if last is None:
-                continue
-            period = TIMEFRAME_DELTAS.get(timeframe)
-            stale = period is not None and now - last > 2 * period
-            rows.append(
-                {"asset": asset, "timeframe": timeframe, "latest": last, "age": now - last, "stale": stale}
-            )
+    # The assets' order (rank, nulls last, then symbol), then the timeframes', shortest first.
+    for candle in sorted(
+        latest, key=lambda c: (c.asset.market_cap_rank or inf, c.asset.symbol, order[c.timeframe])
+    ):
+        period = TIMEFRAME_DELTAS.get(candle.timeframe)
+        age = now - candle.candle_time
+        stale = period is not None and age > 2 * period
+        rows.append(
+            {
+                "asset": candle.asset,
+                "timeframe": candle.timeframe,
+                "latest": candle.candle_time,
+                "age": age,
+                "stale": stale,
+            }
+        )
     return rows
 
 

@@ -249,7 +249,13 @@ CELERY_TIMEZONE = TIME_ZONE
 # `celery -A cryptopredict beat` runs these; history has a retention, like every growing table.
 CELERY_BEAT_SCHEDULE = {
     "prune-history": {"task": "backoffice.history_prune", "schedule": timedelta(days=1)},
+    # Writes refresh the aggregate views themselves; this catches up on rows written by SQL around
+    # the services, cascades (a sector deleted) and a refresh lost with a broker that was down.
+    "refresh-aggregates": {"task": "cryptopredict.refresh_aggregates", "schedule": timedelta(hours=1)},
 }
+# Seconds between a write and the refresh of the aggregate views it changed: the writes of that
+# window share one refresh (cryptopredict.aggregates).
+AGGREGATES_REFRESH_DELAY = env.int("AGGREGATES_REFRESH_DELAY", default=30)
 
 # Alerts (the alerts app): plan limits, delivery retries, channel endpoints.
 ALERT_RULE_LIMITS = {

@@ -23,11 +23,12 @@ from django.db.models import Count
 from assets.choices import AssetType
 from assets.importers import read_candles
 from assets.indicators import indicators_compute
-from assets.models import Asset, PriceData
+from assets.models import Asset, LatestCandle, PriceData
 from assets.services.asset_import import assets_import
 from assets.services.importing import candles_import
 from assets.services.resampling import candles_resample
 from assets.services.writing import candles_upsert
+from cryptopredict.aggregates import aggregates_refresh
 from cryptopredict.choices import UserRole
 from demo.ai import ai_demo_run
 from macro.services.snapshots import snapshots_build
@@ -154,6 +155,7 @@ def demo_candles() -> str:
         result = candles_resample(asset=assets[symbol], source_tf=source, target_tf=target)
         inserted, unchanged = inserted + result.inserted + result.updated, unchanged + result.unchanged
     _prices_from_candles(assets.values())
+    aggregates_refresh(views=[LatestCandle.VIEW])  # now, not after a commit: the portfolios step values by it
     return f"{inserted} written, {unchanged} unchanged"
 
 
@@ -262,6 +264,12 @@ def demo_ai() -> str:
 
 
 # The steps of seed_demo, in order: each layer reads what the steps before it wrote.
+def demo_aggregates() -> str:
+    """Refresh the aggregate views over what the steps above wrote."""
+    refreshed = aggregates_refresh()
+    return f"{', '.join(refreshed)} refreshed" if refreshed else "plain views (always current)"
+
+
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("accounts", demo_accounts),
     ("assets", demo_assets),
@@ -271,4 +279,5 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("snapshots", demo_snapshots),
     ("portfolios", demo_portfolios),
     ("ai", demo_ai),
+    ("aggregates", demo_aggregates),
 ]

@@ -243,3 +243,34 @@ class SectorRotationFlow(TimestampedModel):
 
     def __str__(self):
         return f"{self.from_sector.name} -> {self.to_sector.name} ({number(self.flow_strength)})"
+
+
+class SectorDaily(models.Model):
+    """Each sector's day with its share of the sectors' market cap: a view over the daily
+    SectorHistory rows with a market cap (see migration 0006).
+
+    A materialized view on PostgreSQL, refreshed after SectorHistory writes commit (debounced, see
+    cryptopredict.aggregates), and a plain view elsewhere. Read it, never write it.
+    """
+
+    pk = models.CompositePrimaryKey("sector", "snapshot_time")
+    sector = models.ForeignKey(Sector, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    snapshot_time = models.DateTimeField()
+    total_market_cap = models.DecimalField(max_digits=30, decimal_places=2)
+    total_volume_24h = models.DecimalField(max_digits=30, decimal_places=2, null=True)
+    asset_count = models.IntegerField()
+    sectors_market_cap = models.DecimalField(
+        max_digits=32, decimal_places=2, help_text="Of every sector that day."
+    )
+    market_share = models.FloatField(help_text="total_market_cap / sectors_market_cap: the rotation's RS.")
+
+    VIEW = "sector_daily"
+
+    class Meta:
+        managed = False
+        db_table = "sector_daily"
+        ordering = ["snapshot_time", "sector"]
+        verbose_name_plural = "sector days"
+
+    def __str__(self):
+        return f"{self.sector} {self.snapshot_time:%Y-%m-%d} {percent(self.market_share, fraction=True)}"

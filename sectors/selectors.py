@@ -4,9 +4,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from cryptopredict.choices import Timeframe
-
-from .models import Sector, SectorHistory
+from .models import Sector, SectorDaily
 
 RRG_PERIOD = 14  # days of the RS average that RS-ratio compares against
 RRG_LAG = 5  # days back that RS-momentum compares RS-ratio with
@@ -16,13 +14,14 @@ RRG_TAIL = 5  # points of each sector's tail
 def sector_rotation(*, end=None, days: int) -> dict:
     """Return each sector's index line and its RS-ratio / RS-momentum tail over daily history.
 
-    A sector's relative strength is its share of the sectors' total market cap that day. RS-ratio
+    A sector's relative strength is its share of the sectors' total market cap that day (the
+    daily sector view, SectorDaily, holds both). RS-ratio
     is 100 x RS over its mean of the last RRG_PERIOD days (above 100: gaining on its recent
     norm); RS-momentum is 100 x RS-ratio over RS-ratio RRG_LAG days before (above 100: still
     rising). The index line is the market cap rebased to 100 on the window's first day. Each
     value uses that day and earlier days only; the window reads RRG_PERIOD + RRG_LAG days more.
     """
-    rows = SectorHistory.objects.filter(timeframe=Timeframe.D1, total_market_cap__gt=0)
+    rows = SectorDaily.objects.all()
     if end is not None:
         rows = rows.filter(snapshot_time__lte=end)
     last = rows.order_by("-snapshot_time").values_list("snapshot_time", flat=True).first()
@@ -31,12 +30,12 @@ def sector_rotation(*, end=None, days: int) -> dict:
     warmup = days + RRG_PERIOD + RRG_LAG
     frame = pd.DataFrame.from_records(
         rows.filter(snapshot_time__gt=last - timedelta(days=warmup)).values_list(
-            "snapshot_time", "sector_id", "total_market_cap"
+            "snapshot_time", "sector_id", "total_market_cap", "market_share"
         ),
-        columns=["time", "sector", "cap"],
+        columns=["time", "sector", "cap", "share"],
     )
     caps = frame.pivot(index="time", columns="sector", values="cap").astype(float).sort_index()
-    share = caps.div(caps.sum(axis=1), axis=0)
+    share = frame.pivot(index="time", columns="sector", values="share").astype(float).sort_index()
     ratio = 100 * share / share.rolling(RRG_PERIOD, min_periods=RRG_PERIOD).mean()
     momentum = 100 * ratio / ratio.shift(RRG_LAG)
     shown = caps.index[-days:]

@@ -22,9 +22,10 @@ from django.db.models import Sum
 
 from assets.models import Asset
 from assets.selectors import candle_frames
+from cryptopredict.aggregates import aggregates_refresh_soon
 from cryptopredict.numbers import decimal_fit
 
-from .models import Sector, SectorHistory, SectorMapping
+from .models import Sector, SectorDaily, SectorHistory, SectorMapping
 
 MAX_TOTAL_WEIGHT = Decimal(100)
 USD_QUOTES = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI"})
@@ -187,6 +188,8 @@ def sector_history_build(*, timeframe: str = "1d", since=None) -> int:
             "top_performers",
         ],
     )
+    if rows:
+        aggregates_refresh_soon(views=[SectorDaily.VIEW])
     latest = {row.sector_id: row for row in rows if row.snapshot_time == close.index[-1]}
     for sector_id, row in latest.items():
         Sector.objects.filter(pk=sector_id).update(

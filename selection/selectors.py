@@ -2,20 +2,43 @@
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
-from assets.models import PriceData
+from assets.models import LatestCandle, PriceData
+from cryptopredict.choices import Timeframe
 
 from .models import Portfolio, PortfolioAsset
 
 VALUE = DecimalField(max_digits=38, decimal_places=18)
 
 
+# Of two latest candles opening at the same time, the longer one closes later: its close is the latest.
+LONGEST_FIRST = Case(
+    *(When(timeframe=tf, then=Value(i)) for i, tf in enumerate(reversed(Timeframe.values))),
+    output_field=IntegerField(),
+)
+
+
 def latest_close(asset_ref: str = "asset") -> Subquery:
-    """Return the close of the asset's most recent candle (any timeframe) as a correlated subquery."""
-    candles = PriceData.objects.filter(asset=OuterRef(asset_ref)).order_by("-candle_time")
-    return Subquery(candles.values("close_price")[:1], output_field=VALUE)
+    """Return the close of the asset's most recent candle (any timeframe) as a correlated subquery.
+
+    It reads the latest-candle view (one row per asset and timeframe), not price_data.
+    """
+    latest = LatestCandle.objects.filter(asset=OuterRef(asset_ref)).order_by("-candle_time", LONGEST_FIRST)
+    return Subquery(latest.values("close_price")[:1], output_field=VALUE)
 
 
 def current_price_expression(asset_ref: str = "asset"):

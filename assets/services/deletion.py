@@ -4,11 +4,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cryptopredict.aggregates import aggregates_refresh_soon
 from cryptopredict.choices import JobStatus
 from cryptopredict.statistics import statistics_gather
 
 from ..candle_cache import candles_changed
-from ..models import Asset, AssetDeletion, PriceData, PriceDataArchive
+from ..models import Asset, AssetDeletion, LatestCandle, PriceData, PriceDataArchive
 
 BATCH_SIZE = 10_000
 CANDLE_MODELS = (PriceData, PriceDataArchive)
@@ -50,6 +51,7 @@ def asset_deletion_run(*, deletion_id: int, batch_size: int = BATCH_SIZE) -> Ass
                 # No candles are left: the collector only visits the asset's few other rows.
                 Asset.objects.filter(pk=deletion.asset_id).delete()
                 candles_changed(asset_id=deletion.asset_id)
+                aggregates_refresh_soon(views=[LatestCandle.VIEW])
         AssetDeletion.objects.filter(pk=deletion_id).update(
             status=JobStatus.COMPLETED, finished_at=timezone.now()
         )

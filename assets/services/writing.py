@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
+from cryptopredict.aggregates import aggregates_refresh_soon
 from cryptopredict.imports import Rejection
 from cryptopredict.timeframes import timeframe_check
 
@@ -25,7 +26,7 @@ from ..candle_writes import (
 )
 from ..importers import ImportFormatError, KlineChunk
 from ..indicators import indicators_mark_stale, indicators_refresh
-from ..models import INDICATOR_FIELDS, Asset, PriceData
+from ..models import INDICATOR_FIELDS, Asset, LatestCandle, PriceData
 from ..signals import candles_written
 from .results import Progress, UpsertResult
 from .validation import (
@@ -167,6 +168,7 @@ def candles_upsert(
             progress.update(len(batch))
     if result.inserted or result.updated:
         candles_changed(asset_id=asset.pk)
+        aggregates_refresh_soon(views=[LatestCandle.VIEW])
         if indicators:
             result.indicators = indicators_refresh(asset_id=asset.pk, timeframe=timeframe)
     return result
@@ -197,6 +199,7 @@ def _written(*, asset_id: int, timeframe: str, candle_time: datetime) -> None:
         sender=Asset, asset_id=asset_id, timeframe=timeframe, first=candle_time, last=candle_time
     )
     candles_changed(asset_id=asset_id)
+    aggregates_refresh_soon(views=[LatestCandle.VIEW])
     indicators_refresh(asset_id=asset_id, timeframe=timeframe)
 
 
@@ -277,6 +280,7 @@ def candles_delete(*, candles: QuerySet[PriceData]) -> int:
             asset_id=span["asset_id"], timeframe=span["timeframe"], start=span["start"], end=span["end"]
         )
         candles_changed(asset_id=span["asset_id"])
+        aggregates_refresh_soon(views=[LatestCandle.VIEW])
         indicators_refresh(asset_id=span["asset_id"], timeframe=span["timeframe"])
     return deleted
 
@@ -305,5 +309,6 @@ def candles_market_caps_set(*, asset: Asset, timeframe: str, caps: Mapping[datet
             times = [candle.candle_time for candle in changed]
             indicators_mark_stale(asset_id=asset.pk, timeframe=timeframe, start=min(times), end=max(times))
             candles_changed(asset_id=asset.pk)
+            aggregates_refresh_soon(views=[LatestCandle.VIEW])
             indicators_refresh(asset_id=asset.pk, timeframe=timeframe)
     return len(candles)

@@ -6,7 +6,8 @@ from decimal import Decimal
 import factory
 
 from assets.choices import AssetType
-from assets.models import Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
+from assets.models import Asset, AssetDeletion, IndicatorState, LatestCandle, PriceData, PriceDataArchive
+from cryptopredict.aggregates import aggregates_refresh
 from cryptopredict.choices import Timeframe
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -44,6 +45,14 @@ class PriceDataFactory(factory.django.DjangoModelFactory):
     low_price = Decimal("95")
     close_price = Decimal("105")
     volume = Decimal("1234.5")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        """Refresh the latest-candle view as the candle service has it refreshed after its commit
+        (a test's transaction never commits)."""
+        super()._after_postgeneration(instance, create, results)
+        if create and cls._meta.model is PriceData:
+            aggregates_refresh(views=[LatestCandle.VIEW])
 
 
 class PriceDataArchiveFactory(PriceDataFactory):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ai.tests.factories import ModelTrainingJobFactory
+from assets.models import PriceData
 from assets.tests.factories import AssetFactory, PriceDataFactory
 from backoffice.selectors import data_freshness
 from cryptopredict.choices import JobStatus
@@ -82,3 +83,33 @@ def test_duration_in_its_largest_unit():
         "2 h",
         "3 d",
     ]
+
+
+def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_series_and_candles(admin_client):
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+
+    def page_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(reverse("admin:index")).status_code == 200
+        return len(queries)
+
+    def add_series(count: int) -> None:
+        for _ in range(count):
+            asset = AssetFactory()
+            for timeframe in ("1h", "1d"):
+                for back in range(3):
+                    period = timedelta(hours=1) if timeframe == "1h" else timedelta(days=1)
+                    PriceDataFactory(
+                        asset=asset, timeframe=timeframe, candle_time=now.replace(hour=0) - back * period
+                    )
+
+    add_series(1)
+    few = page_queries()
+    add_series(8)
+    assert page_queries() == few == 12  # constant: the freshness panel is one read of the view
+    rows = data_freshness(now=now)
+    assert len(rows) == 18
+    # What the view says is what price_data says, worked out here candle by candle.
+    for row in rows:
+        candles = PriceData.objects.filter(asset=row["asset"], timeframe=row["timeframe"])
+        assert row["latest"] == max(c.candle_time for c in candles)

@@ -6,12 +6,14 @@ from decimal import Decimal
 import factory
 
 from ai.choices import ModelType
+from cryptopredict.aggregates import aggregates_refresh
 from cryptopredict.choices import Timeframe
 from sectors.choices import Outlook, RotationPhase, RotationSignal
 from sectors.models import (
     AICrossSectorAnalysis,
     AISectorAnalysis,
     Sector,
+    SectorDaily,
     SectorHistory,
     SectorMapping,
     SectorRotationFlow,
@@ -40,6 +42,14 @@ class SectorHistoryFactory(factory.django.DjangoModelFactory):
     total_market_cap = Decimal("5000000.00")
     dominance = Decimal("12.500")
     asset_count = 5
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        """Refresh the daily sector view as sector_history_build has it refreshed after its commit
+        (a test's transaction never commits)."""
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            aggregates_refresh(views=[SectorDaily.VIEW])
 
 
 class SectorMappingFactory(factory.django.DjangoModelFactory):

@@ -12,7 +12,13 @@ from ai.tests.market import real_market
 from cryptopredict.choices import JobStatus
 from cryptopredict.testing.db import rolled_back
 from sectors.choices import Outlook, RotationPhase, RotationSignal
-from sectors.models import AICrossSectorAnalysis, AISectorAnalysis, SectorHistory, SectorRotationFlow
+from sectors.models import (
+    AICrossSectorAnalysis,
+    AISectorAnalysis,
+    SectorDaily,
+    SectorHistory,
+    SectorRotationFlow,
+)
 from sectors.predictors import altseason_breadth, quadrant, rotation_flows, rotation_metrics, rotation_phase
 from sectors.services import (
     chained_index,
@@ -98,6 +104,32 @@ def test_sector_history_from_constituent_candles(sectors):
     assert {p["symbol"] for p in layer1.top_performers} == {"BTC", "ETH"}
     assert sector_history_build(timeframe="1d") == written  # a rerun upserts the same rows
     assert SectorHistory.objects.count() == written
+
+
+@pytest.mark.postgres  # a materialized view: PostgreSQL only
+def test_the_daily_sector_view_follows_the_history_once_the_refresh_runs_after_the_commit(
+    sectors, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sector_history_build(timeframe="1d")
+    assert not SectorDaily.objects.exists()  # materialized: nothing before the refresh
+    for callback in callbacks:
+        callback()
+    # Each day's share of the sectors' market cap, worked out here from the history rows.
+    history = SectorHistory.objects.filter(timeframe="1d", total_market_cap__gt=0)
+    totals: dict = {}
+    for row in history:
+        totals[row.snapshot_time] = totals.get(row.snapshot_time, Decimal(0)) + row.total_market_cap
+    by_hand = {
+        (row.sector_id, row.snapshot_time): (row.total_market_cap, totals[row.snapshot_time], row.asset_count)
+        for row in history
+    }
+    view = {(d.sector_id, d.snapshot_time): d for d in SectorDaily.objects.all()}
+    assert len(view) == len(by_hand) > 3000
+    for key, (cap, total, count) in by_hand.items():
+        day = view[key]
+        assert (day.total_market_cap, day.sectors_market_cap, day.asset_count) == (cap, total, count)
+        assert day.market_share == pytest.approx(float(cap / total), rel=1e-12)
 
 
 @pytest.mark.postgres  # end to end on real history: PostgreSQL only, to keep the suite fast

@@ -1,0 +1,165 @@
+"""The latest-candle view: refreshed after candle writes commit, debounced, equal to price_data."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from assets.models import LatestCandle, PriceData
+from assets.services.writing import candle_delete, candles_upsert
+from assets.tests.factories import AssetFactory, PriceDataFactory
+from cryptopredict import aggregates
+from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
+from cryptopredict.tasks import refresh_aggregates
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def rows(start: datetime, count: int, step: timedelta, close0: int = 100) -> list[dict]:
+    return [
+        {
+            "candle_time": start + i * step,
+            "open": str(close0 + i),
+            "high": str(close0 + i + 1),
+            "low": str(close0 + i - 1),
+            "close": str(close0 + i),
+            "volume": "1",
+        }
+        for i in range(count)
+    ]
+
+
+def from_price_data() -> set[tuple]:
+    """The latest candle of every series, worked out here from price_data's rows."""
+    latest: dict[tuple, PriceData] = {}
+    for candle in PriceData.objects.all():
+        key = (candle.asset_id, candle.timeframe)
+        if key not in latest or candle.candle_time > latest[key].candle_time:
+            latest[key] = candle
+    return {(a, tf, c.candle_time, c.close_price) for (a, tf), c in latest.items()}
+
+
+def in_view() -> set[tuple]:
+    return set(LatestCandle.objects.values_list("asset_id", "timeframe", "candle_time", "close_price"))
+
+
+@pytest.mark.postgres
+def test_a_candle_write_reaches_the_view_when_the_refresh_task_runs_after_its_commit(
+    django_capture_on_commit_callbacks,
+):
+    btc, eth = AssetFactory(symbol="BTC"), AssetFactory(symbol="ETH")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        candles_upsert(asset=btc, timeframe="1h", rows=rows(T0, 30, timedelta(hours=1)), indicators=False)
+        candles_upsert(asset=btc, timeframe="1d", rows=rows(T0, 3, timedelta(days=1), 500), indicators=False)
+        candles_upsert(asset=eth, timeframe="1h", rows=rows(T0, 5, timedelta(hours=1), 7), indicators=False)
+
+    assert in_view() == set()  # materialized: nothing changes before the refresh
+    for callback in callbacks:
+        callback()  # the commit: the refresh task runs (in-process, no broker in the tests)
+    assert in_view() == from_price_data()
+    assert LatestCandle.objects.get(asset=btc, timeframe="1h").candle_time == T0 + timedelta(hours=29)
+    assert len(in_view()) == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        candle_delete(
+            candle=PriceData.objects.get(asset=btc, timeframe="1h", candle_time=T0 + timedelta(hours=29))
+        )
+    assert in_view() == from_price_data()
+    assert LatestCandle.objects.get(asset=btc, timeframe="1h").candle_time == T0 + timedelta(hours=28)
+
+
+@pytest.mark.postgres
+def test_writes_within_the_delay_share_one_refresh(django_capture_on_commit_callbacks, monkeypatch, settings):
+    sent = []
+    monkeypatch.setattr(refresh_aggregates, "apply_async", lambda **kwargs: sent.append(kwargs))
+    asset = AssetFactory()
+    for day in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            candles_upsert(
+                asset=asset,
+                timeframe="1d",
+                rows=rows(T0 + timedelta(days=day), 1, timedelta(days=1)),
+                indicators=False,
+            )
+    assert sent == [{"kwargs": {"views": ["latest_candles"]}, "countdown": settings.AGGREGATES_REFRESH_DELAY}]
+
+    refresh_aggregates(views=["latest_candles"])  # the task: drops the mark, then refreshes
+    assert LatestCandle.objects.get(asset=asset, timeframe="1d").candle_time == T0 + timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        candles_upsert(
+            asset=asset,
+            timeframe="1d",
+            rows=rows(T0 + timedelta(days=3), 1, timedelta(days=1)),
+            indicators=False,
+        )
+    assert len(sent) == 2  # a write after the refresh started asks for the next one
+
+
+@pytest.mark.postgres
+def test_a_broker_that_is_down_fails_no_write(django_capture_on_commit_callbacks, monkeypatch):
+    def down(**kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(refresh_aggregates, "apply_async", down)
+    asset = AssetFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = candles_upsert(
+            asset=asset, timeframe="1d", rows=rows(T0, 2, timedelta(days=1)), indicators=False
+        )
+    assert result.inserted == 2
+    # The mark was dropped with the failure: the next write asks again.
+    sent = []
+    monkeypatch.setattr(refresh_aggregates, "apply_async", lambda **kwargs: sent.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        candles_upsert(
+            asset=asset,
+            timeframe="1d",
+            rows=rows(T0 + timedelta(days=2), 1, timedelta(days=1)),
+            indicators=False,
+        )
+    assert len(sent) == 1
+
+
+def test_every_timeframe_reaches_the_view():
+    # The migration lists the timeframes: a new one without a migration would be missing here.
+    asset = AssetFactory()
+    for timeframe in Timeframe.values:
+        PriceDataFactory(asset=asset, timeframe=timeframe, candle_time=T0)
+    assert sorted(LatestCandle.objects.filter(asset=asset).values_list("timeframe", flat=True)) == sorted(
+        Timeframe.values
+    )
+    assert in_view() == from_price_data()
+
+
+def test_the_command_refreshes_every_view_or_those_named():
+    out = StringIO()
+    call_command("refresh_aggregates", stdout=out)
+    if connection.vendor == "postgresql":
+        assert out.getvalue().strip() == "refreshed latest_candles, sector_daily"
+        with pytest.raises(CommandError, match="no materialized view nonsense") as error:
+            call_command("refresh_aggregates", "nonsense")
+        assert error.value.returncode == 2
+    else:
+        assert "plain views are always current" in out.getvalue()
+
+
+@pytest.mark.postgres
+def test_every_materialized_view_has_the_unique_index_a_concurrent_refresh_needs():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.matviewname FROM pg_matviews m WHERE NOT EXISTS (SELECT 1 FROM pg_indexes i"
+            " WHERE i.tablename = m.matviewname AND i.indexdef LIKE 'CREATE UNIQUE INDEX%%')"
+        )
+        assert cursor.fetchall() == []
+    assert aggregates.materialized_views() == ["latest_candles", "sector_daily"]
+
+
+def test_periods_of_every_fixed_timeframe_are_known():
+    # The valuation's tie rule (the longer candle closes later) orders by timeframe length.
+    assert [TIMEFRAME_DELTAS[tf] for tf in Timeframe.values if tf in TIMEFRAME_DELTAS] == sorted(
+        TIMEFRAME_DELTAS.values()
+    )
