@@ -1,4 +1,4 @@
-"""Every Celery task goes to its queue (ingest, ai, default), and beat's schedule names real tasks."""
+"""Every Celery task goes to its queue (ingest, ai, default)."""
 
 from django.conf import settings
 
@@ -38,9 +38,3 @@ def test_every_task_is_routed_to_its_queue():
     assert project_tasks() == set(QUEUES)
     routed = {name: app.amqp.router.route({}, name)["queue"].name for name in QUEUES}
     assert routed == {name: settings.CELERY_QUEUE_PREFIX + queue for name, queue in QUEUES.items()}
-
-
-def test_beat_schedules_registered_tasks_only():
-    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled <= project_tasks()
-    assert {"backoffice.history_prune", "cryptopredict.refresh_aggregates"} <= scheduled
