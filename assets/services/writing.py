@@ -168,9 +168,10 @@ def candles_upsert(
             progress.update(len(batch))
     if result.inserted or result.updated:
         candles_changed(asset_id=asset.pk)
-        aggregates_refresh_soon(views=[LatestCandle.VIEW])
         if indicators:
             result.indicators = indicators_refresh(asset_id=asset.pk, timeframe=timeframe)
+        # Last: without a broker the refresh runs here, and the indicator writes come first.
+        aggregates_refresh_soon(views=[LatestCandle.VIEW])
     return result
 
 

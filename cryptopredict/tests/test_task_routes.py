@@ -1,8 +1,12 @@
 """Every Celery task goes to its queue (ingest, ai, default)."""
 
+import pytest
 from django.conf import settings
 
 from cryptopredict.celery import app
+
+# Loading the tasks as a worker does runs Django's checks, which ask SQLite about its JSON support.
+pytestmark = pytest.mark.django_db
 
 # Fetching market data on ingest workers, model work on ai workers, the rest on default.
 QUEUES = {

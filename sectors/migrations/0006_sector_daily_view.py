@@ -5,21 +5,26 @@ concurrently through its unique index (cryptopredict.aggregates), and a plain vi
 
 from django.db import migrations, models
 
+# SQLite keeps a whole decimal as an integer: its division would be an integer one without the cast.
+SHARE = {
+    "postgresql": "CAST(h.total_market_cap / SUM(h.total_market_cap) OVER w AS double precision)",
+    "default": "CAST(h.total_market_cap AS REAL) / SUM(h.total_market_cap) OVER w",
+}
 SELECT = """
     SELECT h.sector_id, h.snapshot_time, h.total_market_cap, h.total_volume_24h, h.asset_count,
-        SUM(h.total_market_cap) OVER (PARTITION BY h.snapshot_time) AS sectors_market_cap,
-        CAST(h.total_market_cap / SUM(h.total_market_cap) OVER (PARTITION BY h.snapshot_time) AS {float})
-            AS market_share
+        SUM(h.total_market_cap) OVER w AS sectors_market_cap,
+        {share} AS market_share
     FROM sector_history h
     WHERE h.timeframe = '1d' AND h.total_market_cap > 0
+    WINDOW w AS (PARTITION BY h.snapshot_time)
 """
 CREATE = {
     "postgresql": [
-        "CREATE MATERIALIZED VIEW sector_daily AS " + SELECT.format(float="double precision"),
+        "CREATE MATERIALIZED VIEW sector_daily AS " + SELECT.format(share=SHARE["postgresql"]),
         "CREATE UNIQUE INDEX sector_daily_key ON sector_daily (sector_id, snapshot_time)",
         "CREATE INDEX sector_daily_time ON sector_daily (snapshot_time)",
     ],
-    "default": ["CREATE VIEW sector_daily AS " + SELECT.format(float="REAL")],
+    "default": ["CREATE VIEW sector_daily AS " + SELECT.format(share=SHARE["default"])],
 }
 DROP = {
     "postgresql": ["DROP MATERIALIZED VIEW IF EXISTS sector_daily"],
