@@ -334,7 +334,7 @@ class AssetDeletion(TimestampedModel):
 
 
 class LatestCandle(models.Model):
-    """The latest candle of each asset and timeframe: a view over `price_data` (see migration 0008).
+    """The latest candle of each asset and timeframe: a view over `price_data` (see migration 0009).
 
     A materialized view on PostgreSQL, refreshed after the candle writes commit (debounced, see
     cryptopredict.aggregates), and a plain view elsewhere. Read it, never write it.

@@ -55,7 +55,7 @@ def run(statements):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assets", "0007_indicator_columns"),
+        ("assets", "0008_partition_candles"),
     ]
 
     operations = [
