@@ -26,6 +26,7 @@ from assets.indicators import indicators_compute
 from assets.models import Asset, LatestCandle, PriceData
 from assets.services.asset_import import assets_import
 from assets.services.importing import candles_import
+from assets.services.partitions import candle_partitions_create
 from assets.services.resampling import candles_resample
 from assets.services.writing import candles_upsert
 from cryptopredict.aggregates import aggregates_refresh
@@ -159,6 +160,12 @@ def demo_candles() -> str:
     return f"{inserted} written, {unchanged} unchanged"
 
 
+def demo_partitions() -> str:
+    """Give the candles their monthly partitions (PostgreSQL), out of the DEFAULT one they landed in."""
+    created = candle_partitions_create()
+    return f"{len(created)} partitions created" if created else "none needed"
+
+
 def _prices_from_candles(assets) -> None:
     """Give assets without a current price the close of their latest candle."""
     for asset in assets:
@@ -274,6 +281,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("accounts", demo_accounts),
     ("assets", demo_assets),
     ("candles", demo_candles),
+    ("partitions", demo_partitions),
     ("sectors", demo_sectors),
     ("indicators", demo_indicators),
     ("snapshots", demo_snapshots),

@@ -17,6 +17,7 @@ from django.db.models import Count
 
 from ai.models import AIModel, ModelEvaluation, ModelPredictionJob, ModelTrainingJob
 from assets.models import Asset, PriceData
+from assets.services.partitions import default_months
 from cryptopredict.choices import JobStatus
 from demo.ai import BUILT_IN
 from demo.steps import demo_accounts
@@ -90,6 +91,7 @@ def test_seed_demo_twice_is_idempotent(seeded):
         "BTC": "USD", "ETH": "USD", "ETHBTC": "BTC", "ADABTC": "BTC", "TRXBTC": "BTC",
     }  # fmt: skip
     assert all(price is not None for *_, price in state["assets"])
+    assert not default_months(model=PriceData)  # every demo candle sits in its month's partition
     assert Asset.objects.get(symbol="BTC").market_cap_rank == 1  # from the CoinGecko markets file
     assert len(state["sectors"]) == 4 and all(count > 0 for _, count in state["sectors"])
     assert User.objects.filter(role="public").count() == 2
