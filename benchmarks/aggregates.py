@@ -108,9 +108,7 @@ def old_freshness() -> list:
     """The freshness panel's read before the view: a subquery on price_data per timeframe."""
     latest = {
         f"latest_{tf}": Subquery(
-            PriceData.objects.filter(asset=OuterRef("pk"), timeframe=tf)
-            .order_by("-candle_time")
-            .values("candle_time")[:1]
+            PriceData.objects.series(OuterRef("pk"), tf).order_by("-candle_time").values("candle_time")[:1]
         )
         for tf in Timeframe.values
     }

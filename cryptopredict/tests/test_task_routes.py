@@ -16,6 +16,7 @@ QUEUES = {
     "alerts.delivery_send": "default",
     "alerts.prune": "default",
     "alerts.stale_check": "default",
+    "assets.create_partitions": "default",
     "assets.delete_asset": "default",
     "backoffice.history_prune": "default",
     "cryptopredict.refresh_aggregates": "default",
