@@ -11,6 +11,7 @@ from django.http import Http404, JsonResponse
 from django.urls import path
 
 from cryptopredict.admin import BaseAdmin, HistoryAdmin, RecentRowsInline, json_table
+from cryptopredict.choices import ActivityAction
 
 from . import selectors
 from .admin_actions import JOB_ACTIONS, MODEL_ACTIONS
@@ -218,6 +219,7 @@ class JobAdmin(BaseAdmin):
 
     queue = None  # the ai.services function that creates and queues this kind of job
     job_check = None  # and the one that checks its fields, writing nothing
+    service_records = (ActivityAction.CREATE,)  # the queue service
     add_fields = ("model", "timeframe", "parameters")
     list_display = (
         "id",

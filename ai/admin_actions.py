@@ -41,22 +41,46 @@ def evaluate(modeladmin, request, queryset):
 
 @admin.action(description="Activate (replaces the active model of the same name)", permissions=["change"])
 def activate(modeladmin, request, queryset):
-    _each(modeladmin, request, queryset, "activated", lambda model: services.model_activate(model=model))
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        "activated",
+        lambda model: services.model_activate(model=model, actor=request.user),
+    )
 
 
 @admin.action(description="Deprecate", permissions=["change"])
 def deprecate(modeladmin, request, queryset):
-    _each(modeladmin, request, queryset, "deprecated", lambda model: services.model_deprecate(model=model))
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        "deprecated",
+        lambda model: services.model_deprecate(model=model, actor=request.user),
+    )
 
 
 @admin.action(description="Cancel (a running job stops at its next checkpoint)", permissions=["change"])
 def cancel_jobs(modeladmin, request, queryset):
-    _each(modeladmin, request, queryset, "cancelled", lambda job: services.job_cancel(job=job))
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        "cancelled",
+        lambda job: services.job_cancel(job=job, actor=request.user),
+    )
 
 
 @admin.action(description="Retry (failed, cancelled or stale jobs)", permissions=["change"])
 def retry_jobs(modeladmin, request, queryset):
-    _each(modeladmin, request, queryset, "queued again", lambda job: services.job_retry(job=job))
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        "queued again",
+        lambda job: services.job_retry(job=job, actor=request.user),
+    )
 
 
 MODEL_ACTIONS = (queue_training, run_predictions, evaluate, activate, deprecate)

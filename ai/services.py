@@ -12,6 +12,10 @@ job writes its rows and completes in one transaction, so a cancelled one leaves 
 its checkpoints inside that transaction only read the status, so its progress shows when it
 completes (predictions take seconds); training reports progress live. True concurrency needs
 PostgreSQL: SQLite, the embedded default, runs jobs in-process one at a time.
+
+The services a person calls (register, activate, deprecate, queue, cancel, retry) take `actor=`,
+the User who asked (None: a command, a task or the demo; a queued job's actor is its
+`requested_by`), and record the change in the audit trail in their transaction.
 """
 
 import logging
@@ -27,7 +31,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cryptopredict.choices import JobStatus, Timeframe
+from cryptopredict.audit import activity_record
+from cryptopredict.choices import ActivityAction, JobStatus, Timeframe
 from cryptopredict.timeframes import UnknownTimeframe, timeframe_check
 
 from .choices import ModelStatus
@@ -99,6 +104,7 @@ def model_register(
     training_features: dict | None = None,
     min_confidence_threshold: Decimal | float = Decimal("0.5"),
     training_notes: str | None = None,
+    actor=None,
     **details,
 ) -> AIModel:
     """Create an inactive AIModel for a registered architecture, in one INSERT, and return it.
@@ -143,11 +149,29 @@ def model_register(
     # An empty or too long name or version is refused here, not by the database; an architecture
     # may name no target variable.
     model.full_clean(exclude=["target_variable"])
-    model.save()
+    with transaction.atomic():
+        model.save()
+        _record(actor, ActivityAction.CREATE, model, changed=_filled(model))
     return model
 
 
-def model_activate(*, model: AIModel) -> AIModel:
+def _filled(row) -> list[str]:
+    """Return the names of the columns a new row was given a value in (its record's changed fields)."""
+    return [
+        field.name
+        for field in row._meta.concrete_fields
+        if not field.primary_key and field.value_from_object(row) not in (None, "", {}, [])
+    ]
+
+
+def _record(actor, action: str, row, *, changed, **details) -> None:
+    """Append `actor`'s `action` on `row` to the audit trail (inside the caller's transaction)."""
+    activity_record(
+        actor=actor, action=action, entity=row, details={"changed_fields": sorted(changed), **details}
+    )
+
+
+def model_activate(*, model: AIModel, actor=None) -> AIModel:
     """Make `model` the active one of its name and type, deactivating the one active before it."""
     if model.deprecated_at is not None:
         raise ValidationError(f"model {model} is deprecated and cannot be activated")
@@ -162,17 +186,20 @@ def model_activate(*, model: AIModel) -> AIModel:
         AIModel.objects.filter(pk=model.pk).update(
             is_active=True, status=ModelStatus.ACTIVE, deployed_at=now, updated_at=now
         )
-    model.refresh_from_db()
+        model.refresh_from_db()
+        _record(actor, ActivityAction.UPDATE, model, changed=["is_active", "status"], status=model.status)
     return model
 
 
-def model_deprecate(*, model: AIModel) -> AIModel:
+def model_deprecate(*, model: AIModel, actor=None) -> AIModel:
     """Retire `model`: inactive, status deprecated, deprecated_at now."""
     now = timezone.now()
-    AIModel.objects.filter(pk=model.pk).update(
-        is_active=False, status=ModelStatus.DEPRECATED, deprecated_at=now, updated_at=now
-    )
-    model.refresh_from_db()
+    with transaction.atomic():
+        AIModel.objects.filter(pk=model.pk).update(
+            is_active=False, status=ModelStatus.DEPRECATED, deprecated_at=now, updated_at=now
+        )
+        model.refresh_from_db()
+        _record(actor, ActivityAction.UPDATE, model, changed=["is_active", "status"], status=model.status)
     return model
 
 
@@ -247,6 +274,7 @@ def training_job_queue(
     )
     with transaction.atomic():
         job = ModelTrainingJob.objects.create(requested_by=requested_by, **values)
+        _record(requested_by, ActivityAction.CREATE, job, changed=_filled(job))
         return _enqueue(job, send=enqueue)
 
 
@@ -298,6 +326,7 @@ def prediction_job_queue(
     )
     with transaction.atomic():
         job = ModelPredictionJob.objects.create(requested_by=requested_by, **values)
+        _record(requested_by, ActivityAction.CREATE, job, changed=_filled(job))
         return _enqueue(job, send=enqueue)
 
 
@@ -346,9 +375,12 @@ def job_transition(*, job: Job, to: str, **fields) -> Job:
     return job
 
 
-def job_cancel(*, job: Job) -> Job:
+def job_cancel(*, job: Job, actor=None) -> Job:
     """Cancel a pending or running job (a running one stops at its next checkpoint)."""
-    return job_transition(job=job, to=JobStatus.CANCELLED)
+    with transaction.atomic():
+        job = job_transition(job=job, to=JobStatus.CANCELLED)
+        _record(actor, ActivityAction.UPDATE, job, changed=["status"], status=job.status)
+    return job
 
 
 def job_is_stale(*, job: Job) -> bool:
@@ -356,7 +388,7 @@ def job_is_stale(*, job: Job) -> bool:
     return job.status == JobStatus.RUNNING and job.updated_at < timezone.now() - STALE_AFTER
 
 
-def job_retry(*, job: Job, force: bool = False) -> Job:
+def job_retry(*, job: Job, force: bool = False, actor=None) -> Job:
     """Return a failed, cancelled or stale running job to pending and queue it again.
 
     A pending job is only sent to the queue again (its message may have been lost). A running job
@@ -370,22 +402,25 @@ def job_retry(*, job: Job, force: bool = False) -> Job:
             "retry it with force only if its worker is gone",
             code="transition",
         )
-    if job.status != JobStatus.PENDING:
-        moved = (
-            type(job)
-            .objects.filter(pk=job.pk, status=job.status)
-            .update(
-                status=JobStatus.PENDING,
-                started_at=None,
-                completed_at=None,
-                progress_percent=0,
-                updated_at=timezone.now(),
-            )
-        )
-        if not moved:
-            raise JobTransitionError(f"{_label(job)} changed status meanwhile: try again", code="transition")
-        job.refresh_from_db()
     with transaction.atomic():
+        if job.status != JobStatus.PENDING:
+            moved = (
+                type(job)
+                .objects.filter(pk=job.pk, status=job.status)
+                .update(
+                    status=JobStatus.PENDING,
+                    started_at=None,
+                    completed_at=None,
+                    progress_percent=0,
+                    updated_at=timezone.now(),
+                )
+            )
+            if not moved:
+                raise JobTransitionError(
+                    f"{_label(job)} changed status meanwhile: try again", code="transition"
+                )
+            job.refresh_from_db()
+        _record(actor, ActivityAction.UPDATE, job, changed=["status"], status=job.status)
         return _enqueue(job)
 
 

@@ -27,7 +27,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from assets.candle_columns import OHLCV_COLUMNS
 from cryptopredict import formatting
-from cryptopredict.audit import activity_record
+from cryptopredict.audit import activity_record, audit_channel
+from cryptopredict.choices import ActivityAction, ActivityType
 from cryptopredict.constraints import explain
 from cryptopredict.filters import AutocompleteFilter, ExistingTimeframeFilter
 from cryptopredict.resources import resource_for
@@ -367,10 +368,14 @@ class BaseAdmin(ExportMixin, FormattedFieldsMixin, admin.ModelAdmin):
     """A ModelAdmin that shows system columns read-only and writes each change to the audit trail.
 
     Django's LogEntry is kept; every addition, change and deletion also goes to UserActivity
-    with the names of the fields that changed. Numbers and JSON read as FormattedFieldsMixin says.
+    with the names of the fields that changed, except the actions `service_records` names (the
+    admin's saves of those go through a service that records them itself). The services an
+    action or form calls record as the admin's (its views open the audit channel). Numbers and
+    JSON read as FormattedFieldsMixin says.
     """
 
     form = ConstraintForm
+    service_records: tuple[str, ...] = ()
     list_per_page = 50
     # Every changelist exports what its filters and search show (django-import-export).
     export_formats = (CSV, XLSX, JSON)
@@ -388,7 +393,16 @@ class BaseAdmin(ExportMixin, FormattedFieldsMixin, admin.ModelAdmin):
             field = spec[1] if isinstance(spec, tuple) else spec
             if isinstance(field, type) and issubclass(field, AutocompleteFilter):
                 media += AutocompleteFilter.widget_media(self.model, spec[0], self.admin_site)
-        return super().changelist_view(request, {"media": media, **(extra_context or {})})
+        with audit_channel(ActivityType.ADMIN, request):  # actions run here
+            return super().changelist_view(request, {"media": media, **(extra_context or {})})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with audit_channel(ActivityType.ADMIN, request):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        with audit_channel(ActivityType.ADMIN, request):
+            return super().delete_view(request, object_id, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -422,29 +436,25 @@ class BaseAdmin(ExportMixin, FormattedFieldsMixin, admin.ModelAdmin):
         return super().construct_change_message(request, form, formsets, add)
 
     def _audit(self, request, obj, action: str, details: dict) -> None:
-        activity_record(
-            user=request.user,
-            activity_type="admin",
-            action=action,
-            entity=obj,
-            details=details,
-            request=request,
-        )
+        if action not in self.service_records:
+            activity_record(actor=request.user, action=action, entity=obj, details=details)
 
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)
-        self._audit(request, obj, "create", {"changed_fields": getattr(request, "_audit_changed_fields", [])})
+        changed = getattr(request, "_audit_changed_fields", [])
+        self._audit(request, obj, ActivityAction.CREATE, {"changed_fields": changed})
         return entry
 
     def log_change(self, request, obj, message):
         entry = super().log_change(request, obj, message)
-        self._audit(request, obj, "update", {"changed_fields": getattr(request, "_audit_changed_fields", [])})
+        changed = getattr(request, "_audit_changed_fields", [])
+        self._audit(request, obj, ActivityAction.UPDATE, {"changed_fields": changed})
         return entry
 
     def log_deletions(self, request, queryset):
         entries = super().log_deletions(request, queryset)
         for obj in queryset:
-            self._audit(request, obj, "delete", {"changed_fields": [], "object": str(obj)})
+            self._audit(request, obj, ActivityAction.DELETE, {"changed_fields": [], "object": str(obj)})
         return entries
 
 

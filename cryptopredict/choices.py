@@ -40,3 +40,31 @@ class UserRole(models.TextChoices):
     ADMIN = "admin", "Admin"
     PUBLIC = "public", "Public"
     GUEST = "guest", "Guest"
+
+
+class ActivityType(models.TextChoices):
+    """Where a write in the audit trail (users.UserActivity) came from."""
+
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    AUTH = "auth", "Sign-in"
+    # A command, a task or the demo: no request, and no user unless the caller names one.
+    SYSTEM = "system", "Command or task"
+
+
+class ActivityAction(models.TextChoices):
+    """What a row of the audit trail records."""
+
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Sign-in refused"
+    LOGOUT = "logout", "Signed out"
+    REFRESH_REUSED = "refresh_reused", "Rotated refresh token presented again"
+    SESSION_REVOKED = "session_revoked", "Session revoked"
+    REGISTER = "register", "Registered"
+    REGISTER_EXISTING = "register_existing", "Registered again with a known email"
+    EMAIL_VERIFIED = "email_verified", "Email verified"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+    PASSWORD_RESET = "password_reset", "Password reset"

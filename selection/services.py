@@ -3,9 +3,12 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from cryptopredict.audit import activity_record
+from cryptopredict.choices import ActivityAction
 from cryptopredict.numbers import DecimalOverflow, decimal_for_field
 
 from .models import Portfolio
@@ -29,13 +32,14 @@ def portfolio_totals_refresh(*, portfolio: Portfolio) -> Portfolio:
     return portfolio
 
 
-def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal) -> Portfolio:
+def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal, actor=None) -> Portfolio:
     """Deposit (amount > 0) or withdraw (amount < 0) cash; return the portfolio with its new balance.
 
     The one write of cash_balance besides the trades (trading.services). Refused, naming `amount`:
     a portfolio that does not track cash, a zero or unrounded amount, a withdrawal beyond the
     balance and a balance its column cannot hold. The balance changes in one conditional UPDATE,
-    so two racing withdrawals cannot both spend the same cash.
+    so two racing withdrawals cannot both spend the same cash. `actor` (the User who asked; None
+    for a command or the demo) is recorded in the audit trail with the move.
     """
     if not portfolio.track_cash:
         raise ValidationError({"amount": "This portfolio does not track cash (set track_cash first)."})
@@ -45,13 +49,20 @@ def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal) -> Portfolio:
         decimal_for_field(portfolio.cash_balance + amount, Portfolio._meta.get_field("cash_balance"))
     except DecimalOverflow as exc:
         raise ValidationError({"amount": f"The balance would not fit: {exc}."}) from None
-    moved = Portfolio.objects.filter(pk=portfolio.pk, cash_balance__gte=-amount).update(
-        cash_balance=F("cash_balance") + amount, updated_at=timezone.now()
-    )
-    if not moved:
-        portfolio.refresh_from_db(fields=["cash_balance"])
-        raise ValidationError(
-            {"amount": f"Cannot withdraw {-amount}: the balance is {portfolio.cash_balance}."}
+    with transaction.atomic():
+        moved = Portfolio.objects.filter(pk=portfolio.pk, cash_balance__gte=-amount).update(
+            cash_balance=F("cash_balance") + amount, updated_at=timezone.now()
         )
-    portfolio.refresh_from_db(fields=["cash_balance", "updated_at"])
+        if not moved:
+            portfolio.refresh_from_db(fields=["cash_balance"])
+            raise ValidationError(
+                {"amount": f"Cannot withdraw {-amount}: the balance is {portfolio.cash_balance}."}
+            )
+        portfolio.refresh_from_db(fields=["cash_balance", "updated_at"])
+        activity_record(
+            actor=actor,
+            action=ActivityAction.UPDATE,
+            entity=portfolio,
+            details={"changed_fields": ["cash_balance"], "amount": str(amount)},
+        )
     return portfolio

@@ -6,6 +6,10 @@ the portfolio tracks cash, all of it comes out of cash. A sell brings quantity *
 fee lowers the proceeds, hence the realized PnL and the cash received. A sell takes out the cost of
 the units sold at the average cost (cost_basis * sold / held; all of it when the position closes),
 so selling leaves average_buy_price unchanged.
+
+Recording and executing a trade take `actor=` (the User who asked; None for a command or the
+demo) and add one row to the audit trail in their transaction: a trade recorded and executed at
+once is one "create".
 """
 
 from datetime import datetime
@@ -17,6 +21,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assets.models import Asset
+from cryptopredict.audit import activity_record
+from cryptopredict.choices import ActivityAction
 from cryptopredict.numbers import DecimalOverflow, decimal_for_field
 from selection.models import Portfolio, PortfolioAsset
 from selection.services import MONEY_STEP, portfolio_totals_refresh
@@ -60,6 +66,7 @@ def trade_action_create(
     exchange: str | None = None,
     external_order_id: str | None = None,
     notes: str = "",
+    actor: User | None = None,
 ) -> TradeAction:
     """Record a trade and, unless execute is False, execute it at once; all or nothing."""
     quantity, price, fee = Decimal(quantity), Decimal(price), Decimal(fee)
@@ -105,11 +112,15 @@ def trade_action_create(
         _check_fits(trade, "total_value", blame="quantity")
         trade.save()
         if execute:
-            trade = trade_action_execute(trade=trade)
+            trade = _trade_execute(trade)
+        changed = ["portfolio", "asset", "action_type", "quantity", "price", "fee", "executed_at", "status"]
+        activity_record(
+            actor=actor, action=ActivityAction.CREATE, entity=trade, details={"changed_fields": changed}
+        )
     return trade
 
 
-def trade_action_execute(*, trade: TradeAction) -> TradeAction:
+def trade_action_execute(*, trade: TradeAction, actor: User | None = None) -> TradeAction:
     """Execute a pending trade: update the holding, the cash and the portfolio's totals together.
 
     Trades apply in executed_at order (then by id). A trade at or after the portfolio's latest
@@ -120,6 +131,17 @@ def trade_action_execute(*, trade: TradeAction) -> TradeAction:
     anywhere in the history it rewrites ("executed_at"); a trade in a deleted portfolio, and a
     trade that is not pending.
     """
+    with transaction.atomic():
+        trade = _trade_execute(trade)
+        changed = ["executed_at", "status"]
+        activity_record(
+            actor=actor, action=ActivityAction.UPDATE, entity=trade, details={"changed_fields": changed}
+        )
+    return trade
+
+
+def _trade_execute(trade: TradeAction) -> TradeAction:
+    """Execute a pending trade (trade_action_execute without its audit record)."""
     with transaction.atomic(), localcontext(prec=PRECISION):
         # Locking the portfolio first serializes every trade of that portfolio.
         portfolio = Portfolio.objects.select_for_update().get(pk=trade.portfolio_id)

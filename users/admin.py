@@ -5,6 +5,7 @@ from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from cryptopredict.admin import BaseAdmin, EstimatedCountPaginator, ReadOnlyAdmin, SoftDeletedFilter
+from cryptopredict.choices import ActivityAction, ActivityType
 
 from .models import User, UserActivity, UserSession
 from .services import auth as auth_services
@@ -31,8 +32,8 @@ class AdminLoginForm(AdminAuthenticationForm):
                 raise self.get_invalid_login_error() from None
             activity_record(
                 user=self.user_cache,
-                activity_type="auth",
-                action="login",
+                activity_type=ActivityType.AUTH,
+                action=ActivityAction.LOGIN,
                 details={"channel": "admin"},
                 request=self.request,
             )

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Now
 
-from cryptopredict.choices import UserRole
+from cryptopredict.choices import ActivityAction, ActivityType, UserRole
 from cryptopredict.models import SoftDeleteMixin, SoftDeleteQuerySet, TimestampedModel, choices_check
 
 from .choices import SubscriptionPlan
@@ -181,17 +181,23 @@ class UserSession(TimestampedModel):
 
 
 class UserActivity(models.Model):
+    # Empty for a command, a task or the demo (ActivityType.SYSTEM): nobody signed in asked for it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activities", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+        db_index=False,
     )
     # Admin and command actions have no API session.
     session = models.ForeignKey(
         UserSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="activities"
     )
-    activity_type = models.CharField(max_length=50, db_index=True)
+    activity_type = models.CharField(max_length=50, choices=ActivityType.choices, db_index=True)
     entity_type = models.CharField(max_length=50, null=True, blank=True)
     entity_id = models.BigIntegerField(null=True, blank=True)
-    action = models.CharField(max_length=50, db_index=True)
+    action = models.CharField(max_length=50, choices=ActivityAction.choices, db_index=True)
     details = models.JSONField(null=True, blank=True, default=dict, db_default={})
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(null=True, blank=True)
@@ -202,6 +208,10 @@ class UserActivity(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "user activities"
         indexes = [models.Index(fields=["user", "-created_at"], name="idx_user_activities_user")]
+        constraints = [
+            choices_check("activity_type", ActivityType, name="chk_user_activities_type"),
+            choices_check("action", ActivityAction, name="chk_user_activities_action"),
+        ]
 
     def __str__(self):
-        return f"{self.activity_type}/{self.action} by {self.user_id}"
+        return f"{self.activity_type}/{self.action} by {self.user_id or 'the system'}"

@@ -1,7 +1,6 @@
-"""The AI registry, evaluations, and training / prediction jobs (queued, cancelled and retried
-through ai.services)."""
+"""The AI registry, evaluations, and training / prediction jobs (registered, activated, queued,
+cancelled and retried through ai.services, which record each change in the audit trail)."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -39,16 +38,10 @@ class AIModelViewSet(BaseModelViewSet):
     search_fields = ("name", "architecture", "target_variable", "training_notes")
 
     def perform_create(self, serializer):
-        data = serializer.validated_data
-        with transaction.atomic():
-            serializer.instance = model = services.model_register(**data)
-            self.audit("create", model, data)
+        serializer.instance = services.model_register(actor=self.request.user, **serializer.validated_data)
 
     def _lifecycle(self, move):
-        model = self.get_object()
-        with transaction.atomic():
-            model = move(model=model)
-            self.audit("update", model, ["is_active", "status"], status=model.status)
+        model = move(model=self.get_object(), actor=self.request.user)
         return Response(self.get_serializer(model).data)
 
     @extend_schema(request=None)
@@ -89,19 +82,17 @@ class JobViewSet(TimeSeriesMixin, BaseModelViewSet):
         request_serializer = self.request_serializer_class(data=request.data)
         request_serializer.is_valid(raise_exception=True)
         job = self.queue(request, dict(request_serializer.validated_data))
-        self.audit("create", job, request_serializer.validated_data)
         job = self.get_queryset().get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
     def _transition(self, request, move):
         job = self.get_object()
         try:
-            job = move(job=job)
+            job = move(job=job, actor=request.user)
         except services.JobTransitionError as exc:
             return Response(
                 {"detail": exc.messages[0], "code": "transition"}, status=status.HTTP_409_CONFLICT
             )
-        self.audit("update", job, ["status"], status=job.status)
         return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
 
     @extend_schema(request=None)

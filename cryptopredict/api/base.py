@@ -16,7 +16,11 @@ The base class
   cannot compare text with one;
 - hides soft-deleted rows and soft-deletes instead of deleting (SoftDeleteMixin models);
 - fills added_by / last_modified_by (UserTrackingMixin models);
-- writes one UserActivity per create, update and delete, in the same transaction.
+- opens the audit channel of each request (cryptopredict.audit), so the services a view calls
+  record their writes as the API's, with the request's address, agent and session;
+- writes one UserActivity per create, update and delete it makes itself (a model with no service
+  of its own), in the same transaction. A view that writes through a service leaves the record to
+  the service.
 """
 
 import copy
@@ -34,15 +38,13 @@ from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 
 from cryptopredict.api.filters import secret_fields
-from cryptopredict.audit import activity_record
-from cryptopredict.choices import Timeframe
+from cryptopredict.audit import activity_record, audit_channel
+from cryptopredict.choices import ActivityAction, ActivityType, Timeframe
 from cryptopredict.constraints import explain, referenced_fields
 from cryptopredict.models import SoftDeleteMixin, UserTrackingMixin
 from cryptopredict.timeframes import UNKNOWN_TIMEFRAME
 
 from .pagination import TimeSeriesPagination
-
-API_ACTIVITY = "api"
 
 
 def constraint_errors(model: type[models.Model], instance, attrs: dict) -> dict[str, list[str]]:
@@ -272,6 +274,15 @@ class BaseViewSetMixin:
                 name = key.replace("\x00", "")
                 raise exceptions.ValidationError({name: ["Null characters are not allowed."]})
         super().initial(request, *args, **kwargs)
+        # Closed in finalize_response, which DRF calls after the handler, an error or not.
+        self._audit_channel = audit_channel(ActivityType.API, request)
+        self._audit_channel.__enter__()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        channel = self.__dict__.pop("_audit_channel", None)
+        if channel is not None:
+            channel.__exit__(None, None, None)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @classmethod
     @cache
@@ -310,15 +321,12 @@ class BaseViewSetMixin:
         return super().get_authenticate_header(request) or 'Bearer realm="api"'
 
     def audit(self, action: str, obj: models.Model, changed_fields=(), **details) -> None:
-        """Append the API write `action` on `obj` to the audit trail (`details` add to the record)."""
+        """Append the generic write `action` on `obj` to the audit trail (`details` add to the record)."""
         activity_record(
-            user=self.request.user,
-            activity_type=API_ACTIVITY,
+            actor=self.request.user,
             action=action,
             entity=obj,
             details={"changed_fields": sorted(changed_fields), **details},
-            request=self.request,
-            session=getattr(self.request, "auth_session", None),
         )
 
     def tracking(self, *, created: bool) -> dict:
@@ -331,18 +339,18 @@ class BaseViewSetMixin:
     def perform_create(self, serializer):
         with transaction.atomic():
             obj = serializer.save(**self.tracking(created=True))
-            self.audit("create", obj, serializer.validated_data)
+            self.audit(ActivityAction.CREATE, obj, serializer.validated_data)
 
     def perform_update(self, serializer):
         with transaction.atomic():
             before = _values(serializer.instance, serializer.validated_data)
             obj = serializer.save(**self.tracking(created=False))
             after = _values(obj, serializer.validated_data)
-            self.audit("update", obj, [name for name in before if before[name] != after[name]])
+            self.audit(ActivityAction.UPDATE, obj, [name for name in before if before[name] != after[name]])
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            self.audit("delete", instance)
+            self.audit(ActivityAction.DELETE, instance)
             if isinstance(instance, SoftDeleteMixin):
                 instance.soft_delete(by=self.request.user)
             else:

@@ -145,7 +145,7 @@ def test_an_id_or_symbol_filter_beyond_any_id_finds_nothing(admin_client):
 
 
 def test_a_far_utc_offset_is_normalised_not_a_database_error(admin_client):
-    UserActivity.objects.create(user=AdminUserFactory(), activity_type="x", action="y")
+    UserActivity.objects.create(user=AdminUserFactory(), activity_type="api", action="update")
     # 2024-01-01T20:00+20:00 is 2024-01-01T00:00Z: the row made now is after it.
     response = admin_client.get("/api/v1/user-activities/", {"created_at__gt": "2024-01-01T20:00:00+20:00"})
     assert response.status_code == 200, response.content
@@ -203,7 +203,7 @@ def _cursor(query: str) -> str:
 )
 def test_a_tampered_cursor_is_400_naming_cursor(url, cursor, admin_client):
     PriceDataFactory()
-    UserActivity.objects.create(user=AdminUserFactory(), activity_type="x", action="y")
+    UserActivity.objects.create(user=AdminUserFactory(), activity_type="api", action="update")
     _assert_names(admin_client.get(url, {"cursor": cursor}), 400, "cursor")
 
 

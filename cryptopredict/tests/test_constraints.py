@@ -57,7 +57,7 @@ from selection.tests.factories import (
     WatchlistFactory,
 )
 from trading.tests.factories import AITradingSignalFactory, PortfolioAssetAnalysisFactory, TradeActionFactory
-from users.tests.factories import UserFactory
+from users.tests.factories import UserActivityFactory, UserFactory
 
 PROJECT_APPS = ("users", "assets", "ai", "macro", "sectors", "selection", "trading", "alerts", "marketdata")
 T = datetime(2025, 1, 1, tzinfo=UTC)
@@ -109,6 +109,10 @@ TABLE = {
         "chk_users_email_lowercase": {"email": "Mixed.Case@Example.com"},
         "chk_users_role": {"role": BAD},
         "chk_users_subscription_plan": {"subscription_plan": BAD},
+    },
+    UserActivityFactory: {
+        "chk_user_activities_type": {"activity_type": BAD},
+        "chk_user_activities_action": {"action": BAD},
     },
     AssetFactory: {
         "chk_market_cap_positive": {"market_cap": -1},

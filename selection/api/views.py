@@ -1,6 +1,5 @@
 """Watchlists, portfolios, holdings and their AI analyses: owners' endpoints (see access.py)."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -77,11 +76,9 @@ class PortfolioViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
         portfolio = self.get_object()
         move = serializers.CashMoveSerializer(data=request.data)
         move.is_valid(raise_exception=True)
-        with transaction.atomic():
-            portfolio = services.portfolio_cash_move(
-                portfolio=portfolio, amount=move.validated_data["amount"]
-            )
-            self.audit("update", portfolio, ["cash_balance"], amount=str(move.validated_data["amount"]))
+        portfolio = services.portfolio_cash_move(
+            portfolio=portfolio, amount=move.validated_data["amount"], actor=request.user
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=portfolio.pk)).data)
 
 

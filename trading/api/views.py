@@ -1,6 +1,5 @@
 """Trading signals (market data: everyone reads, writers write), trades and holding analyses (owners)."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
@@ -38,15 +37,13 @@ class TradeActionViewSet(TimeSeriesMixin, OwnedMixin, BaseModelViewSet):
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        with transaction.atomic():
-            trade = services.trade_action_create(
-                user=self.request.user,
-                portfolio=data.pop("portfolio"),
-                asset=data.pop("asset"),
-                **{name: data[name] for name in SERVICE_ARGUMENTS if name in data},
-            )
-            self.audit("create", trade, [name for name in serializer.validated_data if name != "execute"])
-        serializer.instance = trade
+        serializer.instance = services.trade_action_create(
+            user=self.request.user,
+            actor=self.request.user,
+            portfolio=data.pop("portfolio"),
+            asset=data.pop("asset"),
+            **{name: data[name] for name in SERVICE_ARGUMENTS if name in data},
+        )
 
     def perform_destroy(self, instance):
         if instance.status == TradeStatus.EXECUTED:
@@ -59,10 +56,7 @@ class TradeActionViewSet(TimeSeriesMixin, OwnedMixin, BaseModelViewSet):
     @action(detail=True, methods=["post"])
     def execute(self, request, pk=None):
         """Execute a pending trade: the holding, the cash and the totals change together."""
-        trade = self.get_object()
-        with transaction.atomic():
-            trade = services.trade_action_execute(trade=trade)
-            self.audit("update", trade, ["status", "executed_at"])
+        trade = services.trade_action_execute(trade=self.get_object(), actor=request.user)
         return Response(self.get_serializer(trade).data, status=status.HTTP_200_OK)
 
 

@@ -1,4 +1,8 @@
-"""The audit trail: the one write of UserActivity rows."""
+"""The audit trail: the one write of UserActivity rows.
+
+The apps record through cryptopredict.audit.activity_record (settings.ACTIVITY_RECORDER names
+this function), which adds the channel and request of the call; sign-in here calls this directly.
+"""
 
 from django.db import models
 
@@ -14,7 +18,7 @@ def client_ip(request) -> str | None:
 
 def activity_record(
     *,
-    user: User,
+    user: User | None,
     activity_type: str,
     action: str,
     entity: models.Model | None = None,
@@ -22,7 +26,8 @@ def activity_record(
     request=None,
     session: UserSession | None = None,
 ) -> UserActivity:
-    """Append one row to the audit trail (UserActivity), the only way rows get there."""
+    """Append one row to the audit trail (UserActivity), the only way rows get there; `user` is
+    None for a command, a task or the demo."""
     return UserActivity.objects.create(
         user=user,
         session=session,

@@ -15,6 +15,8 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cryptopredict.choices import ActivityAction, ActivityType
+
 from ..models import User, UserSession
 from .audit import activity_record, client_ip
 
@@ -126,8 +128,8 @@ def _login_failure_record(*, user: User, channel: str, request=None) -> None:
         user.save(update_fields=["failed_login_attempts", "lockout_expires"])
         activity_record(
             user=user,
-            activity_type="auth",
-            action="login_failed",
+            activity_type=ActivityType.AUTH,
+            action=ActivityAction.LOGIN_FAILED,
             details={
                 "channel": channel,
                 "failed_login_attempts": user.failed_login_attempts,
@@ -181,8 +183,8 @@ def user_authenticate(*, email: str, password: str, request=None, channel: str, 
             reason = "locked" if locked else "not_staff"
             activity_record(
                 user=user,
-                activity_type="auth",
-                action="login_failed",
+                activity_type=ActivityType.AUTH,
+                action=ActivityAction.LOGIN_FAILED,
                 details={"channel": channel, "reason": reason, "locked": locked},
                 request=request,
             )
@@ -211,8 +213,8 @@ def user_login(*, email: str, password: str, request=None) -> IssuedTokens:
         tokens = session_create(user=user, request=request)
         activity_record(
             user=user,
-            activity_type="auth",
-            action="login",
+            activity_type=ActivityType.AUTH,
+            action=ActivityAction.LOGIN,
             session=tokens.session,
             details={"channel": "api"},
             request=request,
@@ -245,8 +247,8 @@ def session_refresh(*, refresh_token: str, request=None) -> IssuedTokens:
                 session.save(update_fields=["is_active", "updated_at"])
                 activity_record(
                     user=session.user,
-                    activity_type="auth",
-                    action="refresh_reused",
+                    activity_type=ActivityType.AUTH,
+                    action=ActivityAction.REFRESH_REUSED,
                     session=session,
                     request=request,
                 )
@@ -295,8 +297,8 @@ def session_revoke(*, session: UserSession, by: User | None = None, request=None
     session.save(update_fields=["is_active", "updated_at"])
     activity_record(
         user=by or session.user,
-        activity_type="auth",
-        action="session_revoked",
+        activity_type=ActivityType.AUTH,
+        action=ActivityAction.SESSION_REVOKED,
         entity=session,
         request=request,
     )
@@ -308,7 +310,13 @@ def user_logout(*, user: User, session: UserSession | None, request=None) -> Non
     if session is not None:
         session.is_active = False
         session.save(update_fields=["is_active", "updated_at"])
-    activity_record(user=user, activity_type="auth", action="logout", session=session, request=request)
+    activity_record(
+        user=user,
+        activity_type=ActivityType.AUTH,
+        action=ActivityAction.LOGOUT,
+        session=session,
+        request=request,
+    )
 
 
 def email_verification_send(*, user: User) -> str:
@@ -355,7 +363,11 @@ def user_register(
     existing = User.objects.filter(email=email).first()
     if existing is not None:
         activity_record(
-            user=existing, activity_type="auth", action="register_existing", entity=existing, request=request
+            user=existing,
+            activity_type=ActivityType.AUTH,
+            action=ActivityAction.REGISTER_EXISTING,
+            entity=existing,
+            request=request,
         )
         _mail_send(
             to=email,
@@ -369,7 +381,13 @@ def user_register(
         user.save()
         if referrer is not None:
             User.objects.filter(pk=referrer.pk).update(referral_count=_counter_plus_one("referral_count"))
-        activity_record(user=user, activity_type="auth", action="register", entity=user, request=request)
+        activity_record(
+            user=user,
+            activity_type=ActivityType.AUTH,
+            action=ActivityAction.REGISTER,
+            entity=user,
+            request=request,
+        )
         email_verification_send(user=user)
     return user
 
@@ -386,7 +404,13 @@ def user_verify_email(*, token: str, request=None) -> User:
     user.save(
         update_fields=["is_verified", "email_verification_token", "email_verification_expires", "updated_at"]
     )
-    activity_record(user=user, activity_type="auth", action="email_verified", entity=user, request=request)
+    activity_record(
+        user=user,
+        activity_type=ActivityType.AUTH,
+        action=ActivityAction.EMAIL_VERIFIED,
+        entity=user,
+        request=request,
+    )
     return user
 
 
@@ -399,7 +423,12 @@ def password_reset_request(*, email: str, request=None) -> None:
     user.reset_password_token = digest
     user.reset_password_expires = timezone.now() + PASSWORD_RESET_LIFETIME
     user.save(update_fields=["reset_password_token", "reset_password_expires", "updated_at"])
-    activity_record(user=user, activity_type="auth", action="password_reset_requested", request=request)
+    activity_record(
+        user=user,
+        activity_type=ActivityType.AUTH,
+        action=ActivityAction.PASSWORD_RESET_REQUESTED,
+        request=request,
+    )
     _mail_send(
         to=user.email,
         subject="Reset your CryptoPredict password",
@@ -440,6 +469,10 @@ def password_reset_confirm(*, token: str, password: str, request=None) -> User:
         )
         user.sessions.filter(is_active=True).update(is_active=False)
         activity_record(
-            user=user, activity_type="auth", action="password_reset", entity=user, request=request
+            user=user,
+            activity_type=ActivityType.AUTH,
+            action=ActivityAction.PASSWORD_RESET,
+            entity=user,
+            request=request,
         )
     return user
