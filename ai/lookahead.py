@@ -12,8 +12,14 @@ at or before `at` (AI rows by their time, the walk-forward's decisions) must com
 in-sample rows, which a model's training data covered by definition, are counted apart. A
 model that analyses only the latest close (`lookahead_as_of_bars` on its architecture) is rerun
 as of each of that many bars up to `at` instead, so that it has outputs at or before `at`.
+
+The candles are perturbed here; the apps above, whose tables other models read (macro's
+snapshots and regimes, sectors' momentum), register how to perturb theirs with
+`perturbation_register` (as they register architectures with ai.registry), so this module knows
+no table above it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,8 +36,6 @@ from assets.candle_columns import PRICE_COLUMNS
 from assets.models import PriceData
 from cryptopredict.choices import TIMEFRAME_DELTAS
 from cryptopredict.models import AIAnalysisMixin
-from macro.models import AIRegimeAnalysis, MetricsSnapshot
-from sectors.models import AISectorAnalysis
 
 from .evaluation import model_walk_forward
 from .models import AIModel
@@ -40,6 +44,16 @@ from .registry import PredictionScope, TrainingWindow, architecture_get, artifac
 # Fields that say how or when a row was written, not what the model said.
 IGNORED_FIELDS = {"id", "created_at", "updated_at", "prediction_job", "ai_model"}
 PRICE_FACTOR = Decimal("1.5")
+# What the apps above register: each changes, in its own tables, every input stamped after the
+# last bar known (called with that time inside the check's rolled-back transaction).
+PERTURBATIONS: list[Callable[[datetime], None]] = []
+
+
+def perturbation_register(perturb: Callable[[datetime], None]) -> Callable[[datetime], None]:
+    """Register `perturb(last_known)` to run in every look-ahead check (usable as a decorator)."""
+    if perturb not in PERTURBATIONS:
+        PERTURBATIONS.append(perturb)
+    return perturb
 
 
 @dataclass
@@ -96,20 +110,8 @@ def _perturb(last_known: datetime) -> None:
     PriceData.objects.filter(candle_time__gt=last_known).update(
         **scaled, **indicators, volume=F("volume") * 3
     )
-    MetricsSnapshot.objects.filter(snapshot_time__gt=last_known).update(
-        btc_price_usd=F("btc_price_usd") * PRICE_FACTOR,
-        sma_200=F("sma_200") * PRICE_FACTOR,
-        ema_200=F("ema_200") * PRICE_FACTOR,
-        rsi_14=Value(Decimal("5")),
-        weekly_return=Value(Decimal("-0.3")),
-        monthly_return=Value(Decimal("-0.5")),
-    )
-    AIRegimeAnalysis.objects.filter(analysis_time__gt=last_known).update(
-        regime="Bear", regime_probabilities={"Bear": 1.0}
-    )
-    AISectorAnalysis.objects.filter(analysis_time__gt=last_known, momentum_score__isnull=False).update(
-        momentum_score=-F("momentum_score")
-    )
+    for perturb in PERTURBATIONS:
+        perturb(last_known)
 
 
 def _run(model: AIModel, *, at: datetime, step, timeframe: str, parameters: dict, artifact: str) -> dict:

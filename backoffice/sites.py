@@ -31,5 +31,10 @@ class BackOfficeSite(admin.AdminSite):
             path(
                 "charts/candles/<int:asset_id>/", self.admin_view(views.candles_chart), name="chart_candles"
             ),
+            path(
+                "charts/portfolio/<int:portfolio_id>/",
+                self.admin_view(views.portfolio_chart),
+                name="chart_portfolio",
+            ),
         ]
         return [*charts, *super().get_urls()]

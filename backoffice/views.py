@@ -10,6 +10,8 @@ from assets import selectors as asset_selectors
 from assets.models import Asset
 from cryptopredict.choices import Timeframe
 from macro.selectors import regimes_in_window
+from selection.models import Portfolio
+from trading.selectors import portfolio_chart as portfolio_chart_data
 from trading.selectors import signals_in_window
 
 
@@ -21,6 +23,15 @@ class CandleChartQuery(forms.Form):
     timeframe = forms.ChoiceField(choices=Timeframe.choices, required=False)
     end = forms.IntegerField(required=False, min_value=0, help_text="Unix seconds, UTC.")
     limit = forms.IntegerField(required=False, min_value=1, max_value=5000)
+
+
+class PortfolioChartQuery(forms.Form):
+    """The query of the portfolio chart: days up to when, how many."""
+
+    DEFAULT_DAYS = 365
+
+    end = forms.IntegerField(required=False, min_value=0, help_text="Unix seconds, UTC.")
+    days = forms.IntegerField(required=False, min_value=1, max_value=5000)
 
 
 def _require(request, *permissions: str) -> None:
@@ -65,3 +76,21 @@ def candles_chart(request, asset_id: int):
             "regimes": regimes,
         }
     )
+
+
+def portfolio_chart(request, portfolio_id: int):
+    """Answer a portfolio's daily value with cash against BTC, allocation and PnL as JSON."""
+    _require(request, "selection.view_portfolio")
+    portfolio = Portfolio.objects.filter(pk=portfolio_id).first()
+    if portfolio is None:
+        raise Http404("No such portfolio.")
+    query = PortfolioChartQuery(request.GET)
+    if not query.is_valid():
+        return JsonResponse(query.errors, status=400)
+    end = query.cleaned_data["end"]
+    chart = portfolio_chart_data(
+        portfolio=portfolio,
+        end=None if end is None else datetime.fromtimestamp(end, UTC),
+        days=query.cleaned_data["days"] or PortfolioChartQuery.DEFAULT_DAYS,
+    )
+    return JsonResponse({"portfolio": str(portfolio), "currency": portfolio.base_currency, **chart})

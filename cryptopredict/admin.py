@@ -22,15 +22,13 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
-from rangefilter.filters import DateRangeFilter
 from simple_history.admin import SimpleHistoryAdmin
 
-from assets.candle_columns import OHLCV_COLUMNS
 from cryptopredict import formatting
 from cryptopredict.audit import activity_record, audit_channel
 from cryptopredict.choices import ActivityAction, ActivityType
 from cryptopredict.constraints import explain
-from cryptopredict.filters import AutocompleteFilter, ExistingTimeframeFilter
+from cryptopredict.filters import AutocompleteFilter
 from cryptopredict.resources import resource_for
 
 # Columns that only the system writes; shown, never edited, in every admin.
@@ -601,51 +599,6 @@ class StreamedExportMixin:
         return FileResponse(
             file, as_attachment=True, filename=filename, content_type=XLSX().get_content_type()
         )
-
-
-class CandleAdmin(StreamedExportMixin, BaseAdmin):
-    """The admin of a candle table at any size.
-
-    No COUNT(*) and no deep OFFSET (EstimatedCountPaginator), no date drill-down, a search that
-    finds the asset first, and sort headers only where an index does the sorting.
-    """
-
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-    list_display = ("asset", "timeframe", "candle_time", *OHLCV_COLUMNS, "is_validated")
-    list_filter = (
-        ("asset", AutocompleteFilter),
-        ExistingTimeframeFilter,
-        ("candle_time", DateRangeFilter),
-        "is_validated",
-    )
-    list_select_related = ("asset",)
-    search_fields = ("=asset__symbol",)
-    search_help_text = "Exact asset symbol, e.g. BTC."
-    # candle_time has its own index, so the first page comes from an index scan, not a sort.
-    ordering = ("-candle_time",)
-    raw_id_fields = ("asset",)
-
-    def get_changelist(self, request, **kwargs):
-        return CandleChangeList
-
-    def get_sortable_by(self, request):
-        """Offer the sorts an index serves: see `assets.selectors.candle_orderings`."""
-        from assets.selectors import candle_orderings
-
-        return self.with_shown(candle_orderings(self.model, filtered=is_filtered(request)))
-
-    def get_search_results(self, request, queryset, search_term):
-        """Find the asset by its symbol first, then its candles through the (asset, ...) index.
-
-        Matching `UPPER(assets.symbol)` in a join makes PostgreSQL consider every candle.
-        """
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        asset_model = self.model._meta.get_field("asset").related_model
-        asset_id = asset_model.objects.filter(symbol__iexact=term).values_list("pk", flat=True).first()
-        return (queryset.filter(asset_id=asset_id) if asset_id else queryset.none()), False
 
 
 class SoftDeletedFilter(admin.SimpleListFilter):

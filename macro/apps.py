@@ -6,5 +6,6 @@ class MacroConfig(AppConfig):
     verbose_name = "Layer 1: macro"
 
     def ready(self):
-        # Register this layer's model architectures with the ai registry.
-        from . import predictors  # noqa: F401
+        # Register this layer's model architectures with the ai registry, and how the
+        # look-ahead check perturbs its tables.
+        from . import lookahead, predictors  # noqa: F401

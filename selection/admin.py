@@ -1,10 +1,6 @@
-from datetime import UTC, datetime
-
-from django import forms
 from django.contrib import admin
 from django.db.models import Count, F
-from django.http import Http404, JsonResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from rangefilter.filters import DateRangeFilter
 
@@ -27,7 +23,7 @@ from .models import (
     Watchlist,
     WatchlistAsset,
 )
-from .selectors import holdings_valued, portfolio_chart, portfolios_valued
+from .selectors import holdings_valued, portfolios_valued
 
 # What only trading.services writes when it executes trades: a position is never typed in.
 HOLDING_FIGURES = (
@@ -93,15 +89,6 @@ class WatchlistAssetAdmin(HistoryAdmin, BaseAdmin):
     autocomplete_fields = ("watchlist", "asset")
 
 
-class PortfolioChartQuery(forms.Form):
-    """The query of the portfolio chart: days up to when, how many."""
-
-    DEFAULT_DAYS = 365
-
-    end = forms.IntegerField(required=False, min_value=0, help_text="Unix seconds, UTC.")
-    days = forms.IntegerField(required=False, min_value=1, max_value=5000)
-
-
 @admin.register(Portfolio)
 class PortfolioAdmin(HistoryAdmin, BaseAdmin):
     change_form_template = "admin/selection/portfolio/change_form.html"
@@ -164,29 +151,6 @@ class PortfolioAdmin(HistoryAdmin, BaseAdmin):
         holdings = reverse("admin:selection_portfolioasset_changelist")
         link = '<a href="{}?portfolio__id__exact={}">{}</a>'
         return format_html(f"{link} · {link}", url, obj.pk, "trades", holdings, obj.pk, "holdings")
-
-    def get_urls(self):
-        chart = self.admin_site.admin_view(self.portfolio_chart_view)
-        return [
-            path("<path:object_id>/chart/portfolio/", chart, name="selection_portfolio_chart"),
-            *super().get_urls(),
-        ]
-
-    def portfolio_chart_view(self, request, object_id):
-        """Answer the portfolio's daily value with cash against BTC, allocation and PnL as JSON."""
-        portfolio = self.get_object(request, object_id)
-        if portfolio is None or not self.has_view_permission(request, portfolio):
-            raise Http404("No such portfolio.")
-        query = PortfolioChartQuery(request.GET)
-        if not query.is_valid():
-            return JsonResponse(query.errors, status=400)
-        end = query.cleaned_data["end"]
-        chart = portfolio_chart(
-            portfolio=portfolio,
-            end=None if end is None else datetime.fromtimestamp(end, UTC),
-            days=query.cleaned_data["days"] or PortfolioChartQuery.DEFAULT_DAYS,
-        )
-        return JsonResponse({"portfolio": str(portfolio), "currency": portfolio.base_currency, **chart})
 
 
 @admin.register(PortfolioAsset)

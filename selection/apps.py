@@ -4,7 +4,4 @@ from django.apps import AppConfig
 class SelectionConfig(AppConfig):
     name = "selection"
     verbose_name = "Layer 3: selection"
-
-    def ready(self):
-        # Register this layer's model architectures with the ai registry.
-        from . import predictors  # noqa: F401
+    # Its model architecture, asset_selection, is registered by trading (trading/asset_selection.py).

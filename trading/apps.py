@@ -7,4 +7,4 @@ class TradingConfig(AppConfig):
 
     def ready(self):
         # Register this layer's model architectures with the ai registry.
-        from . import predictors  # noqa: F401
+        from . import asset_selection, predictors  # noqa: F401

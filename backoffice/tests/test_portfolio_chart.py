@@ -65,7 +65,7 @@ def forward_values():
 
 
 def url(portfolio):
-    return reverse("admin:selection_portfolio_chart", args=[portfolio.pk])
+    return reverse("admin:chart_portfolio", args=[portfolio.pk])
 
 
 def test_daily_value_with_cash_against_btc(admin_client, portfolio):

@@ -12,13 +12,13 @@ from ai.tests.market import real_market
 from cryptopredict.choices import JobStatus
 from selection import analytics
 from selection.models import AIPortfolioAnalysis, AIWatchlistAnalysis
-from selection.predictors import holding_recommendation
 from selection.tests.factories import (
     PortfolioAssetFactory,
     PortfolioFactory,
     WatchlistAssetFactory,
     WatchlistFactory,
 )
+from trading.asset_selection import holding_recommendation
 from trading.choices import Recommendation
 from trading.models import PortfolioAssetAnalysis
 
