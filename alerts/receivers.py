@@ -1,17 +1,15 @@
-"""Where the alerts app listens: the lower apps' signals (sent by their writing services) and
-the watchlist items whose thresholds it mirrors. Connected in AlertsConfig.ready().
+"""Where the alerts app listens: the lower apps' signals, sent by their writing services (the
+watchlist items' among them, whose thresholds it mirrors). Connected in AlertsConfig.ready().
 
 Each receiver runs inside the transaction of the write that sent the signal (the services
 open a savepoint of it), so a firing and its outbox rows commit, or roll back, with the data
 that caused them.
 """
 
-from django.db.models.signals import post_save
-
 from ai.signals import job_failed
 from assets.signals import candles_written, indicators_written
 from macro.signals import regimes_created
-from selection.models import WatchlistAsset
+from selection.signals import watchlist_item_saved
 from trading.signals import signals_created
 
 from . import services
@@ -44,9 +42,8 @@ def on_job_failed(sender, *, job, **kwargs):
     services.job_failure_evaluate(job=job)
 
 
-def on_watchlist_item_saved(sender, *, instance, raw=False, **kwargs):
-    if not raw:  # loaddata writes fixtures as they are
-        services.watchlist_rules_sync(item=instance)
+def on_watchlist_item_saved(sender, *, item, **kwargs):
+    services.watchlist_rules_sync(item=item)
 
 
 def connect() -> None:
@@ -55,4 +52,4 @@ def connect() -> None:
     signals_created.connect(on_signals_created, dispatch_uid="alerts.signals")
     regimes_created.connect(on_regimes_created, dispatch_uid="alerts.regimes")
     job_failed.connect(on_job_failed, dispatch_uid="alerts.jobs")
-    post_save.connect(on_watchlist_item_saved, sender=WatchlistAsset, dispatch_uid="alerts.watchlist")
+    watchlist_item_saved.connect(on_watchlist_item_saved, dispatch_uid="alerts.watchlist")

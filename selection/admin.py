@@ -24,6 +24,7 @@ from .models import (
     WatchlistAsset,
 )
 from .selectors import holdings_valued, portfolios_valued
+from .services import watchlist_item_save
 
 # What only trading.services writes when it executes trades: a position is never typed in.
 HOLDING_FIGURES = (
@@ -66,6 +67,20 @@ class WatchlistAdmin(HistoryAdmin, BaseAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(item_count=Count("items"))
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not WatchlistAsset:
+            return super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if inline_form.has_changed():
+                self._stamp(inline_form.instance, request.user)
+        # The items go through their service (their thresholds become alert rules).
+        for item in formset.save(commit=False):
+            item._history_user = request.user
+            watchlist_item_save(item=item)
+        for item in formset.deleted_objects:
+            item.delete()
+        return None
+
     @admin.display(description="items", ordering="item_count")
     def item_count(self, obj):
         return obj.item_count
@@ -87,6 +102,12 @@ class WatchlistAssetAdmin(HistoryAdmin, BaseAdmin):
     ordering = ("watchlist__name", "sort_order")
     list_select_related = ("watchlist", "asset")
     autocomplete_fields = ("watchlist", "asset")
+
+    def save_model(self, request, obj, form, change):
+        # What HistoryAdmin and BaseAdmin do before a save, then the item's service.
+        obj._history_user = request.user
+        self._stamp(obj, request.user)
+        watchlist_item_save(item=obj)
 
 
 @admin.register(Portfolio)

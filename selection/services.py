@@ -11,8 +11,9 @@ from cryptopredict.audit import activity_record
 from cryptopredict.choices import ActivityAction
 from cryptopredict.numbers import DecimalOverflow, decimal_for_field
 
-from .models import Portfolio
+from .models import Portfolio, WatchlistAsset
 from .selectors import holdings_valued
+from .signals import watchlist_item_saved
 
 MONEY_STEP = Decimal("0.00000001")  # the 8 decimal places of the money columns
 
@@ -66,3 +67,13 @@ def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal, actor=None) ->
             details={"changed_fields": ["cash_balance"], "amount": str(amount)},
         )
     return portfolio
+
+
+def watchlist_item_save(*, item: WatchlistAsset) -> WatchlistAsset:
+    """Save a new or changed watchlist item and announce it (selection.signals.watchlist_item_saved)
+    in one transaction: the alerts app mirrors its alert_price_above / below as price rules, which
+    commit with the item or not at all. The one write of a watchlist item's thresholds."""
+    with transaction.atomic():
+        item.save()
+        watchlist_item_saved.send(sender=WatchlistAsset, item=item)
+    return item

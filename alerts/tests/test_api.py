@@ -17,6 +17,7 @@ from alerts.choices import RuleKind
 from alerts.models import AlertRule, Notification, NotificationChannel
 from assets.tests.factories import AssetFactory
 from cryptopredict.choices import UserRole
+from selection.services import watchlist_item_save
 from selection.tests.factories import WatchlistAssetFactory, WatchlistFactory
 from users.choices import SubscriptionPlan
 from users.tests.factories import UserFactory
@@ -317,20 +318,72 @@ def test_pause_snooze_and_a_changed_level_rearms(api, user, btc):
 
 @pytest.mark.django_db
 def test_watchlist_thresholds_become_price_rules(user, btc):
-    item = WatchlistAssetFactory(
-        watchlist=WatchlistFactory(user=user),
-        asset=btc,
-        alert_price_above=Decimal("120"),
-        alert_price_below=Decimal("80"),
+    item = watchlist_item_save(
+        item=WatchlistAssetFactory.build(
+            watchlist=WatchlistFactory(user=user),
+            asset=btc,
+            alert_price_above=Decimal("120"),
+            alert_price_below=Decimal("80"),
+        )
     )
     rules = {rule.kind: rule for rule in AlertRule.objects.filter(watchlist_asset=item)}
     assert rules.keys() == {"price_above", "price_below"}
     assert rules["price_above"].level == 120 and rules["price_above"].user == user
     item.alert_price_above, item.alert_price_below = Decimal("130"), None
-    item.save()
+    watchlist_item_save(item=item)
     assert list(AlertRule.objects.filter(watchlist_asset=item).values_list("kind", "level")) == [
         ("price_above", Decimal("130"))
     ]
+
+
+def _rules(item) -> list:
+    return sorted(AlertRule.objects.filter(watchlist_asset=item).values_list("kind", "level"))
+
+
+@pytest.mark.django_db
+def test_thresholds_set_through_the_api_become_rules(api, user, btc):
+    watchlist = WatchlistFactory(user=user)
+    data = {"watchlist": watchlist.pk, "asset": btc.pk, "alert_price_above": "120"}
+    response = api.post(f"{API}/watchlist-assets/", data, format="json")
+    assert response.status_code == 201, response.json()
+    item = watchlist.items.get()
+    assert _rules(item) == [("price_above", Decimal("120"))]
+    response = api.patch(f"{API}/watchlist-assets/{item.pk}/", {"alert_price_below": "80"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert _rules(item) == [("price_above", Decimal("120")), ("price_below", Decimal("80"))]
+
+
+@pytest.mark.django_db
+def test_thresholds_set_in_the_admin_become_rules(client, btc):
+    from django.urls import reverse
+
+    from users.tests.factories import AdminUserFactory
+
+    client.force_login(AdminUserFactory())
+    item = WatchlistAssetFactory(asset=btc, alert_price_above=None, alert_price_below=None)
+    data = {"watchlist": item.watchlist_id, "asset": btc.pk, "sort_order": 0, "alert_price_above": "150"}
+    response = client.post(reverse("admin:selection_watchlistasset_change", args=[item.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert _rules(item) == [("price_above", Decimal("150"))]
+    watchlist = item.watchlist
+    inline = {
+        "name": watchlist.name,
+        "user": watchlist.user_id,
+        "description": "",
+        "sort_order": 0,
+        "is_active": "on",
+        "items-TOTAL_FORMS": 1,
+        "items-INITIAL_FORMS": 1,
+        "items-0-id": item.pk,
+        "items-0-watchlist": watchlist.pk,
+        "items-0-asset": btc.pk,
+        "items-0-sort_order": 0,
+        "items-0-alert_price_above": "",
+        "items-0-alert_price_below": "70",
+    }
+    response = client.post(reverse("admin:selection_watchlist_change", args=[watchlist.pk]), inline)
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    assert _rules(item) == [("price_below", Decimal("70"))]
 
 
 # --- Notifications ----------------------------------------------------------------------------

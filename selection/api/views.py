@@ -1,11 +1,13 @@
 """Watchlists, portfolios, holdings and their AI analyses: owners' endpoints (see access.py)."""
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
 from cryptopredict.api.ownership import OwnedMixin
+from cryptopredict.choices import ActivityAction
 from selection import filtersets, services
 from selection.models import (
     AIPortfolioAnalysis,
@@ -53,11 +55,29 @@ class WatchlistViewSet(OwnedMixin, BaseModelViewSet):
 
 
 class WatchlistAssetViewSet(OwnedMixin, BaseModelViewSet):
+    """Watchlist items, saved through selection.services.watchlist_item_save (their thresholds
+    become price alert rules)."""
+
     queryset = WatchlistAsset.objects.all()
     serializer_class = serializers.WatchlistAssetSerializer
     filterset_class = filtersets.WatchlistAssetFilterSet
     search_fields = ("notes", "asset__symbol", "asset__name")
     owner, parent = "watchlist__user", "watchlist"
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            item = WatchlistAsset(**serializer.validated_data, **self.tracking(created=True))
+            serializer.instance = services.watchlist_item_save(item=item)
+            self.audit(ActivityAction.CREATE, item, serializer.validated_data)
+
+    def perform_update(self, serializer):
+        item, data = serializer.instance, serializer.validated_data
+        with transaction.atomic():
+            changed = [name for name, value in data.items() if getattr(item, name) != value]
+            for name, value in {**data, **self.tracking(created=False)}.items():
+                setattr(item, name, value)
+            services.watchlist_item_save(item=item)
+            self.audit(ActivityAction.UPDATE, item, changed)
 
 
 class PortfolioViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
