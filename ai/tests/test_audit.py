@@ -189,3 +189,18 @@ def test_the_service_refuses_a_field_it_does_not_take_naming_it():
     with pytest.raises(services.ValidationError) as caught:
         services.model_register(name="x", version="1", architecture=rule_based(), status="active")
     assert "status" in caught.value.message_dict
+
+
+def test_a_request_that_fails_leaves_no_channel_behind_for_a_command():
+    user, job = AdminUserFactory(), ModelTrainingJobFactory()
+    client = APIClient()
+    client.force_authenticate(user)
+    url = reverse("api:modeltrainingjob-cancel", kwargs={"pk": job.pk})
+    with (
+        mock.patch.object(services, "job_cancel", side_effect=RuntimeError("boom")),
+        pytest.raises(RuntimeError),
+    ):
+        client.post(url)  # a 500 the test client raises: DRF never finalizes the response
+    call_command("cancel_job", str(job.pk), "--kind", "training")
+    row = the_row(job, ActivityAction.UPDATE)
+    assert (row.activity_type, row.user) == (ActivityType.SYSTEM, None)

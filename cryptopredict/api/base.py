@@ -274,15 +274,18 @@ class BaseViewSetMixin:
                 name = key.replace("\x00", "")
                 raise exceptions.ValidationError({name: ["Null characters are not allowed."]})
         super().initial(request, *args, **kwargs)
-        # Closed in finalize_response, which DRF calls after the handler, an error or not.
+        # Opened once the request is authenticated; closed by dispatch, whatever happens.
         self._audit_channel = audit_channel(ActivityType.API, request)
         self._audit_channel.__enter__()
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        channel = self.__dict__.pop("_audit_channel", None)
-        if channel is not None:
-            channel.__exit__(None, None, None)
-        return super().finalize_response(request, response, *args, **kwargs)
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # An exception DRF does not handle skips finalize_response: close the channel here.
+            channel = self.__dict__.pop("_audit_channel", None)
+            if channel is not None:
+                channel.__exit__(None, None, None)
 
     @classmethod
     @cache
