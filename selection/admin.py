@@ -12,6 +12,7 @@ from cryptopredict.admin import (
     InSampleFilter,
     SoftDeletedFilter,
 )
+from cryptopredict.choices import ActivityAction
 from cryptopredict.filters import AutocompleteFilter
 from cryptopredict.formatting import number
 
@@ -70,13 +71,16 @@ class WatchlistAdmin(HistoryAdmin, BaseAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not WatchlistAsset:
             return super().save_formset(request, form, formset, change)
+        changed = {}
         for inline_form in formset.forms:
             if inline_form.has_changed():
                 self._stamp(inline_form.instance, request.user)
-        # The items go through their service (their thresholds become alert rules).
+                changed[id(inline_form.instance)] = inline_form.changed_data  # unsaved rows do not hash
+        # The items go through their service: their thresholds become alert rules, and each is
+        # recorded in the audit trail.
         for item in formset.save(commit=False):
             item._history_user = request.user
-            watchlist_item_save(item=item)
+            watchlist_item_save(item=item, actor=request.user, changed_fields=changed.get(id(item), ()))
         for item in formset.deleted_objects:
             item.delete()
         return None
@@ -102,12 +106,13 @@ class WatchlistAssetAdmin(HistoryAdmin, BaseAdmin):
     ordering = ("watchlist__name", "sort_order")
     list_select_related = ("watchlist", "asset")
     autocomplete_fields = ("watchlist", "asset")
+    service_records = (ActivityAction.CREATE, ActivityAction.UPDATE)  # watchlist_item_save
 
     def save_model(self, request, obj, form, change):
         # What HistoryAdmin and BaseAdmin do before a save, then the item's service.
         obj._history_user = request.user
         self._stamp(obj, request.user)
-        watchlist_item_save(item=obj)
+        watchlist_item_save(item=obj, actor=request.user, changed_fields=form.changed_data)
 
 
 @admin.register(Portfolio)

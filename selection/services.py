@@ -69,11 +69,15 @@ def portfolio_cash_move(*, portfolio: Portfolio, amount: Decimal, actor=None) ->
     return portfolio
 
 
-def watchlist_item_save(*, item: WatchlistAsset) -> WatchlistAsset:
+def watchlist_item_save(*, item: WatchlistAsset, actor=None, changed_fields=None) -> WatchlistAsset:
     """Save a new or changed watchlist item and announce it (selection.signals.watchlist_item_saved)
     in one transaction: the alerts app mirrors its alert_price_above / below as price rules, which
-    commit with the item or not at all. The one write of a watchlist item's thresholds."""
+    commit with the item or not at all. The one write of a watchlist item's thresholds; `actor`
+    (None: a command or the demo) is recorded with `changed_fields` in the audit trail."""
+    action = ActivityAction.CREATE if item._state.adding else ActivityAction.UPDATE
     with transaction.atomic():
         item.save()
         watchlist_item_saved.send(sender=WatchlistAsset, item=item)
+        details = {"changed_fields": list(changed_fields or ())}
+        activity_record(actor=actor, action=action, entity=item, details=details)
     return item

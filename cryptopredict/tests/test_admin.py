@@ -322,9 +322,13 @@ def test_admin_change_through_an_inline_names_the_inline(staff_client, superuser
     response = staff_client.post(url(watchlist, "change", watchlist.pk), data)
 
     assert response.status_code == 302, response.context["errors"]
-    activity = UserActivity.objects.get()
-    assert activity.details == {"changed_fields": ["name", "items"]}
     item = watchlist.items.get()
+    # The watchlist's row names the inline; the item, saved by its service, has its own.
+    activity = UserActivity.objects.get(entity_type="selection.watchlist")
+    assert activity.details == {"changed_fields": ["name", "items"]}
+    item_row = UserActivity.objects.get(entity_type="selection.watchlistasset")
+    assert (item_row.entity_id, item_row.action, item_row.activity_type) == (item.pk, "create", "admin")
+    assert UserActivity.objects.count() == 2
     assert (item.asset, item.target_price, item.added_by) == (asset, Decimal("50000"), superuser)
 
 

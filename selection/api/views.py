@@ -1,13 +1,11 @@
 """Watchlists, portfolios, holdings and their AI analyses: owners' endpoints (see access.py)."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cryptopredict.api.base import BaseModelViewSet, TimeSeriesMixin
 from cryptopredict.api.ownership import OwnedMixin
-from cryptopredict.choices import ActivityAction
 from selection import filtersets, services
 from selection.models import (
     AIPortfolioAnalysis,
@@ -65,19 +63,20 @@ class WatchlistAssetViewSet(OwnedMixin, BaseModelViewSet):
     owner, parent = "watchlist__user", "watchlist"
 
     def perform_create(self, serializer):
-        with transaction.atomic():
-            item = WatchlistAsset(**serializer.validated_data, **self.tracking(created=True))
-            serializer.instance = services.watchlist_item_save(item=item)
-            self.audit(ActivityAction.CREATE, item, serializer.validated_data)
+        item = WatchlistAsset(**serializer.validated_data, **self.tracking(created=True))
+        serializer.instance = services.watchlist_item_save(
+            item=item, actor=self.request.user, changed_fields=sorted(serializer.validated_data)
+        )
 
     def perform_update(self, serializer):
         item, data = serializer.instance, serializer.validated_data
-        with transaction.atomic():
-            changed = [name for name, value in data.items() if getattr(item, name) != value]
-            for name, value in {**data, **self.tracking(created=False)}.items():
-                setattr(item, name, value)
-            services.watchlist_item_save(item=item)
-            self.audit(ActivityAction.UPDATE, item, changed)
+        before = {name: item._meta.get_field(name).value_from_object(item) for name in data}
+        for name, value in {**data, **self.tracking(created=False)}.items():
+            setattr(item, name, value)
+        changed = [
+            name for name in data if item._meta.get_field(name).value_from_object(item) != before[name]
+        ]
+        services.watchlist_item_save(item=item, actor=self.request.user, changed_fields=sorted(changed))
 
 
 class PortfolioViewSet(ValuedMixin, OwnedMixin, BaseModelViewSet):
