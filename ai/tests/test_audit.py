@@ -185,12 +185,6 @@ def test_the_api_registers_every_given_field_through_the_service():
     assert row.user == user and set(data) <= set(row.details["changed_fields"])
 
 
-def test_the_service_refuses_a_field_it_does_not_take_naming_it():
-    with pytest.raises(services.ValidationError) as caught:
-        services.model_register(name="x", version="1", architecture=rule_based(), status="active")
-    assert "status" in caught.value.message_dict
-
-
 def test_a_request_that_fails_leaves_no_channel_behind_for_a_command():
     user, job = AdminUserFactory(), ModelTrainingJobFactory()
     client = APIClient()
