@@ -19,6 +19,7 @@ from .candle_columns import CANDLE_COLUMNS, OHLCV_COLUMNS, OPTIONAL_COLUMNS, VAL
 from .models import INDICATOR_FIELDS, Asset, PriceData
 
 POSITION = 9  # the tuple index of a row's position, after its nine values
+TEXT = POSITION + 1  # where a row may carry its COPY line, made with its values (klines_clean)
 
 
 def prefetched(items: Iterator) -> Iterator:
@@ -120,14 +121,25 @@ def _texts(values: tuple) -> Iterable[str]:
     return [NULL if value is None else str(value) for value in values]
 
 
+def copy_lines(times: Iterable[datetime], columns: Iterable[tuple]) -> list[str]:
+    """Return the COPY lines (without copy_prefix) of rows given column by column: the candle
+    times, then the columns of CANDLE_KEYS after it as values or as their texts already."""
+    return list(map("\t".join, zip(map(datetime.isoformat, times), *map(_texts, columns), strict=True)))
+
+
 def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
     """Return rows as COPY text of COPY_COLUMNS (tab-separated, \\N for NULL); numbers and times
-    need no escaping. Built column by column (maps in C), not with Python code per row."""
+    need no escaping. A row that carries its line (at TEXT, from klines_clean) gives it as is; the
+    others are built column by column (maps in C), not with Python code per row."""
     rows = list(rows)
     if not rows:
         return b""
-    times, *columns = list(zip(*rows, strict=True))[:POSITION]
-    lines = map("\t".join, zip(map(datetime.isoformat, times), *map(_texts, columns), strict=True))
+    lines = [row[TEXT] if len(row) > TEXT else None for row in rows]
+    if None in lines:
+        bare = [row for row in rows if len(row) <= TEXT]
+        times, *columns = list(zip(*bare, strict=True))[:POSITION]
+        made = iter(copy_lines(times, columns))
+        lines = [next(made) if line is None else line for line in lines]
     return (prefix + f"\n{prefix}".join(lines) + "\n").encode()
 
 

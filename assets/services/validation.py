@@ -5,16 +5,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import partial
 from itertools import repeat
-from operator import itemgetter, le, truediv
+from operator import eq, itemgetter, le, truediv
 
 from cryptopredict.choices import TIMEFRAME_DELTAS, Timeframe
 from cryptopredict.numbers import DecimalOverflow, decimal_for_column
 from cryptopredict.timeframes import EPOCH, floor_time, parse_timestamp
 
 from ..candle_columns import CANDLE_KEYS, PRICE_KEYS
-from ..candle_writes import (
-    POSITION,
-)
+from ..candle_writes import NULL, POSITION, copy_lines
 
 # Column limits of the candle tables: DecimalField(38, 18) prices, (38, 8) volume, (30, 2) cap.
 PRICE_QUANTUM = Decimal("1e-18")
@@ -164,11 +162,13 @@ def _candle_fast(row: Mapping, timeframe: str | None, position) -> tuple | None:
 
 _volume_quantize = partial(Decimal.quantize, exp=VOLUME_QUANTUM, context=WIDE)
 MILLISECOND = timedelta(milliseconds=1)
+PLAIN = frozenset("0123456789.")  # a number spelt so reads the same to Decimal and PostgreSQL
 
 
 def klines_clean(cells: list[list[str]], lines: list[int], timeframe: str | None) -> list[tuple] | None:
-    """Return the clean values (as _candle_fast's) of Binance kline rows when every one of them is
-    plainly good, else None: the caller then checks them row by row, which names what is wrong.
+    """Return the clean values (as _candle_fast's, then each row's COPY line: candle_writes.TEXT) of
+    Binance kline rows when every one of them is plainly good, else None: the caller then checks
+    them row by row, which names what is wrong.
 
     The same checks and values as importers.binance_kline_row followed by _candle_fast (times in
     epoch milliseconds, VWAP = quote volume / volume), column by column: each step is one map in C
@@ -177,7 +177,7 @@ def klines_clean(cells: list[list[str]], lines: list[int], timeframe: str | None
     delta = TIMEFRAME_DELTAS.get(timeframe)
     if delta is None or timeframe in ODD_ALIGNMENT or min(map(len, cells)) < 9:
         return None
-    times, opens, highs, lows, closes, volumes, _, quotes, counts = list(zip(*cells, strict=False))[:9]
+    times, *texts, volume_texts, _, quotes, counts = list(zip(*cells, strict=False))[:9]
     if not (all(map(str.isdecimal, times)) and {*map(len, times)} == {13}):
         return None
     if not (all(map(str.isdecimal, counts)) and max(map(len, counts)) < 10):
@@ -188,7 +188,7 @@ def klines_clean(cells: list[list[str]], lines: list[int], timeframe: str | None
         return None
     try:
         opens, highs, lows, closes, volumes, quotes = (
-            list(map(Decimal, column)) for column in (opens, highs, lows, closes, volumes, quotes)
+            list(map(Decimal, column)) for column in (*texts, volume_texts, quotes)
         )
         if not all(all(map(Decimal.is_finite, column)) for column in (opens, highs, lows, closes, volumes)):
             return None
@@ -214,9 +214,21 @@ def klines_clean(cells: list[list[str]], lines: list[int], timeframe: str | None
     if present and not (min(present) >= PRICE_MIN and max(present) < PRICE_MAX):
         return None
     moments = list(map(EPOCH.__add__, map(timedelta, repeat(0), repeat(0), repeat(0), millis)))
-    volumes = list(map(_volume_quantize, volumes))
-    counts = list(map(int, counts))
-    return list(zip(moments, opens, highs, lows, closes, volumes, counts, vwaps, repeat(None), lines))
+    read, volumes = volumes, list(map(_volume_quantize, volumes))
+    numbers = list(map(int, counts))
+    # The rows' COPY lines, made here from the columns: a price spelt in plain digits is written as
+    # the source spells it (the value Decimal read), not formatted again.
+    prices = [
+        text if PLAIN.issuperset("".join(text)) else number
+        for text, number in zip(texts, (opens, highs, lows, closes), strict=True)
+    ]
+    if not (PLAIN.issuperset("".join(volume_texts)) and all(map(eq, read, volumes))):
+        volume_texts = volumes  # more places than the column keeps: written as stored
+    counts = counts if "".join(counts).isascii() else numbers  # isdecimal() lets other scripts' digits in
+    copied = copy_lines(moments, [*prices, volume_texts, counts, vwaps, (NULL,) * len(moments)])
+    return list(
+        zip(moments, opens, highs, lows, closes, volumes, numbers, vwaps, repeat(None), lines, copied)
+    )
 
 
 def _candle_slow(row: Mapping, timeframe: str | None) -> tuple[dict | None, dict[str, list[str]]]:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from operator import itemgetter
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -43,19 +44,22 @@ BATCH_SIZE = 50_000
 FIRST_BATCH = 5_000
 
 
-def _clean_rows(rows: Iterable[Mapping], *, timeframe: str, rejected: list[Rejection]) -> Iterator[tuple]:
+def _clean_rows(
+    rows: Iterable[Mapping], *, timeframe: str, rejected: list[Rejection]
+) -> Iterator[tuple | list]:
     """Yield the rows that pass candle_parse as tuples (CANDLE_KEYS, position); collect the others.
 
     The position is the row's `line`, else its `index`, else its place in `rows`. A KlineChunk
-    (read_candles(chunks=True)) is checked at once, or row by row when one of its rows is not
-    plainly good.
+    (read_candles(chunks=True)) is checked at once and yielded whole, as a list of its tuples, or
+    row by row when one of its rows is not plainly good.
     """
     for index, row in enumerate(rows):
         if row.__class__ is KlineChunk:
             values = klines_clean(row.cells, row.lines, timeframe)
-            yield from (
-                _clean_rows(row.rows(), timeframe=timeframe, rejected=rejected) if values is None else values
-            )
+            if values is None:
+                yield from _clean_rows(row.rows(), timeframe=timeframe, rejected=rejected)
+            elif values:
+                yield values
             continue
         position = row.get("line")
         if position is None:
@@ -70,24 +74,43 @@ def _clean_rows(rows: Iterable[Mapping], *, timeframe: str, rejected: list[Rejec
         yield values
 
 
-def _batches(rows: Iterator[tuple], *, size: int, rejected: list[Rejection]) -> Iterator[dict]:
+def _row_add(batch: dict, row: tuple, rejected: list[Rejection]) -> None:
+    earlier = batch.pop(row[0], None)  # popped and re-added, so the batch keeps file order
+    if earlier is not None:
+        message = f"repeated at {row[POSITION]} with the same candle_time; the later row is kept"
+        rejected.append(Rejection(earlier[POSITION], {"candle_time": [message]}))
+    batch[row[0]] = row
+
+
+def _batches(rows: Iterator[tuple | list], *, size: int, rejected: list[Rejection]) -> Iterator[dict]:
     """Yield dicts candle_time -> row of up to `size` rows; a repeated time keeps the last row.
 
     The first is FIRST_BATCH rows at most, so that the database starts writing while the rest is
-    read (with read-ahead): an import's time is then its database's plus one small batch.
+    read (with read-ahead): an import's time is then its database's plus one small batch. A chunk
+    (a list of rows) whose times are all new joins the batch at once, not row by row.
     """
     batch: dict[datetime, tuple] = {}
     full = min(size, FIRST_BATCH)
     try:
         for row in rows:
-            earlier = batch.pop(row[0], None)  # popped and re-added, so the batch keeps file order
-            if earlier is not None:
-                message = f"repeated at {row[POSITION]} with the same candle_time; the later row is kept"
-                rejected.append(Rejection(earlier[POSITION], {"candle_time": [message]}))
-            batch[row[0]] = row
-            if len(batch) >= full:
-                yield batch
-                batch, full = {}, size
+            if row.__class__ is not list:
+                _row_add(batch, row, rejected)
+                if len(batch) >= full:
+                    yield batch
+                    batch, full = {}, size
+                continue
+            while row:
+                room = full - len(batch)
+                piece, row = row[:room], row[room:]
+                times = list(map(itemgetter(0), piece))
+                if len(set(times)) == len(times) and batch.keys().isdisjoint(times):
+                    batch.update(zip(times, piece, strict=True))
+                else:  # a repeated time: rejected with its line, as row by row
+                    for one in piece:
+                        _row_add(batch, one, rejected)
+                if len(batch) >= full:
+                    yield batch
+                    batch, full = {}, size
     except ImportFormatError:
         if batch:  # a file damaged midway: keep the good rows read before the damage
             yield batch

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from assets import importers
-from assets.candle_writes import stored_same
+from assets.candle_writes import TEXT, copy_text, stored_same
 from assets.importers import KlineChunk, read_candles
 from assets.models import PriceData
 from assets.services.importing import candles_import
@@ -44,10 +44,18 @@ def one_by_one(chunk: KlineChunk) -> list:
     return [_candle_fast(row, "1m", row["line"]) for row in chunk.rows()]
 
 
+def copy_values(row: tuple) -> list:
+    """Return the values of the COPY line copy_text writes for `row` (numbers as Decimals)."""
+    cells = copy_text([row], "").decode().rstrip("\n").split("\t")
+    return [cells[0], *(None if cell == "\\N" else Decimal(cell) for cell in cells[1:])]
+
+
 def test_a_clean_chunk_gives_what_the_rows_give_one_by_one():
     chunk = chunk_of([kline(i) for i in range(60)])
     values = klines_clean(chunk.cells, chunk.lines, "1m")
-    assert values == one_by_one(chunk)
+    assert [v[:TEXT] for v in values] == one_by_one(chunk)
+    # Each row carries its COPY line, with the values copy_text writes for it (spelt as the source).
+    assert list(map(copy_values, values)) == list(map(copy_values, one_by_one(chunk)))
     assert values[0][7] is None and values[1][7] == Decimal("202.37") / Decimal("2.12345678")
     assert values[1][0] == datetime(2024, 1, 1, 0, 1, tzinfo=UTC) and values[1][0].tzinfo is UTC
 
@@ -83,6 +91,27 @@ def test_a_chunk_with_one_odd_row_is_checked_row_by_row(changes, rejected):
     else:
         assert [(r.line, list(r.errors)) for r in rejections] == [(31, [rejected])]
         assert values == good
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"open": "1.035e2"},  # an exponent: formatted from the Decimal, never passed on as spelt
+        {"close": " 104"},  # spaces
+        {"trades": "\u0661\u0662"},  # Arabic-Indic digits, which isdecimal() accepts
+        {"volume": "1.123456789"},  # more places than the column keeps: rounded, as stored
+    ],
+)
+def test_a_number_not_spelt_in_plain_digits_is_written_as_its_value(changes):
+    cells = [kline(i) for i in range(10)]
+    cells[3] = kline(3, **changes)
+    chunk = chunk_of(cells)
+    values = klines_clean(chunk.cells, chunk.lines, "1m")
+    assert values is not None
+    line = values[3][TEXT].split("\t")
+    assert line == copy_text([values[3][:TEXT]], "").decode().rstrip("\n").split("\t")
+    assert copy_values(values[3]) == copy_values(values[3][:TEXT])
+    assert not {" 104", "\u0661\u0662", "1.035e2", "1.123456789"} & set(line)
 
 
 def test_a_short_row_and_other_timeframes_go_row_by_row():
