@@ -2,8 +2,9 @@
 
 Generates N one-minute candles (a random walk) as a Binance kline CSV, then times:
   (a) a raw COPY of the same rows (the values the import stores, its VWAP included) from a file of
-      COPY text into an empty copy of price_data (same indexes and checks; psycopg's copy, read
-      from the file in 1 MB pieces): the database's own speed, the baseline,
+      COPY text into an empty copy of price_data (same indexes and checks, partitioned by month as
+      price_data is on PostgreSQL; psycopg's copy, read from the file in 1 MB pieces): the
+      database's own speed, the baseline,
   (b) import_candles of the file for a fresh asset (a subprocess: its own peak memory is measured;
       the time and memory of starting Django, measured with `import_candles --help`, are left out),
       with --no-indicators, as the COPY of (a) computes none either (benchmarks/indicators.py
@@ -11,7 +12,9 @@ Generates N one-minute candles (a random walk) as a Binance kline CSV, then time
   (c) the same import again (every row conflicts, nothing changes),
   (d) the bulk_create path on the first 100,000 rows,
 and prints rows/s, the ratios b/a and b/d and the peak memory of (b) against the targets.
-Everything it creates (tables, assets, candles, files) is removed at the end.
+The candles' months get their partitions of price_data first (as `create_partitions` gives them),
+so both (a) and (b) route rows into monthly partitions. Everything it creates (tables, partitions,
+assets, candles, files) is removed at the end.
 """
 
 import argparse
@@ -36,7 +39,13 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from assets.importers import read_candles  # noqa: E402
-from assets.models import Asset  # noqa: E402
+from assets.models import Asset, PriceData  # noqa: E402
+from assets.services.partitions import (  # noqa: E402
+    is_partitioned,
+    month_next,
+    month_partition_ensure,
+    month_start,
+)
 from assets.services.writing import candles_upsert  # noqa: E402
 
 BULK_ROWS = 100_000
@@ -68,11 +77,37 @@ def candles_generate(rows: int, csv_path: Path, copy_path: Path, asset_id: int) 
             price = close
 
 
-def raw_copy(copy_path: Path) -> float:
-    """Return the seconds taken to COPY the prepared rows into an empty copy of price_data."""
+def months_of(rows: int) -> list[datetime]:
+    """Return the first day of every month the benchmark's `rows` 1m candles fall in."""
+    month = month_start(datetime.fromtimestamp(START_MS / 1000, UTC))
+    last = datetime.fromtimestamp((START_MS + (rows - 1) * 60_000) / 1000, UTC)
+    months = []
+    while month <= last:
+        months.append(month)
+        month = month_next(month)
+    return months
+
+
+def raw_copy(copy_path: Path, months: list[datetime]) -> float:
+    """Return the seconds taken to COPY the prepared rows into an empty copy of price_data.
+
+    The copy is partitioned as price_data is on PostgreSQL (by month of candle_time, a partition
+    for each month of the rows and a DEFAULT one), so that the COPY routes rows to partitions as
+    the import's does: like is compared with like.
+    """
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_price_data")
-        cursor.execute("CREATE TABLE bench_price_data (LIKE price_data INCLUDING ALL)")
+        partitioned = is_partitioned(PriceData)
+        by = " PARTITION BY RANGE (candle_time)" if partitioned else ""
+        cursor.execute(f"CREATE TABLE bench_price_data (LIKE price_data INCLUDING ALL){by}")
+        if partitioned:
+            for month in months:
+                cursor.execute(
+                    f"CREATE TABLE bench_price_data_p{month:%Y%m} PARTITION OF bench_price_data"
+                    " FOR VALUES FROM (%s) TO (%s)",
+                    [month, month_next(month)],
+                )
+            cursor.execute("CREATE TABLE bench_price_data_default PARTITION OF bench_price_data DEFAULT")
         # LIKE copies every constraint but the foreign key; price_data checks its asset, so does this.
         cursor.execute(
             "ALTER TABLE bench_price_data ADD FOREIGN KEY (asset_id) REFERENCES assets (id) "
@@ -149,13 +184,17 @@ def main() -> None:
     symbols = [f"{SYMBOL_PREFIX}{stamp}", f"{SYMBOL_PREFIX}{stamp}B"]
     imported, bulk = (Asset.objects.create(symbol=s, name="benchmark", asset_type="crypto") for s in symbols)
     rows = options.rows
+    # The candles' months get their partitions of price_data, as create_partitions (or the daily
+    # task) gives them: the import then writes to monthly partitions, like the COPY of (a).
+    months = months_of(rows)
+    created = [name for month in months if (name := month_partition_ensure(model=PriceData, month=month))]
     try:
         with tempfile.TemporaryDirectory(prefix="cp-bench-") as folder:
             csv_path, copy_path = Path(folder) / "klines.csv", Path(folder) / "copy.txt"
             print(f"generating {rows:,} 1m candles ...", flush=True)
             candles_generate(rows, csv_path, copy_path, imported.pk)
             print(f"file: {csv_path.stat().st_size / 2**20:.0f} MB", flush=True)
-            a = raw_copy(copy_path)
+            a = raw_copy(copy_path, months)
             print(
                 f"(a) raw COPY into a copy of price_data: {rows / a:>10,.0f} rows/s ({a:.1f} s)", flush=True
             )
@@ -181,6 +220,10 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_price_data")
             cursor.execute("DELETE FROM price_data WHERE asset_id IN (%s, %s)", [imported.pk, bulk.pk])
+            for name in created:  # only the partitions made here, now empty again unless others wrote there
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {name})")
+                if not cursor.fetchone()[0]:
+                    cursor.execute(f"DROP TABLE {name}")
         Asset.objects.filter(pk__in=[imported.pk, bulk.pk]).delete()
         table_vacuum()
     ratio_a, ratio_d = (rows / b) / (rows / a), (rows / b) / (bulk_rows / d)
