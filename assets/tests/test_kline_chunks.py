@@ -7,12 +7,12 @@ import pytest
 from django.db import connection
 
 from assets import importers
-from assets.candle_writes import TEXT, copy_text, stored_same
+from assets.candle_writes import POSITION, TEXT, copy_text, stored_same
 from assets.importers import KlineChunk, read_candles
 from assets.models import PriceData
 from assets.services.importing import candles_import
 from assets.services.validation import _candle_fast, klines_clean
-from assets.services.writing import _clean_rows
+from assets.services.writing import _batches, _clean_rows
 from assets.tests.factories import AssetFactory
 
 START_MS = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
@@ -146,3 +146,19 @@ def test_a_big_kline_file_is_imported_in_chunks_like_a_small_one(tmp_path, monke
     assert (stored.close_price, stored.volume, stored.trade_count) == (values[4], values[5], values[6])
     # SQLite keeps decimals as doubles: equal within what a double holds there.
     assert stored_same(stored.vwap, values[7].quantize(Decimal("1e-18")), exact=connection.vendor != "sqlite")
+
+
+def test_a_chunk_that_repeats_a_time_is_batched_row_by_row_and_the_repeat_rejected():
+    first = klines_clean([kline(i) for i in range(10)], list(range(1, 11)), "1m")
+    second = klines_clean([kline(i) for i in (10, 4, 11)], [11, 12, 13], "1m")
+    rejections = []
+    [batch] = list(_batches(iter([first, second]), size=100, rejected=rejections))
+    assert len(batch) == 12 and batch[first[4][0]][POSITION] == 12  # the later row is kept
+    assert [(r.line, list(r.errors)) for r in rejections] == [(5, ["candle_time"])]
+    sizes = [len(b) for b in _batches(iter([first, second]), size=4, rejected=[])]
+    assert sizes == [
+        4,
+        4,
+        4,
+        1,
+    ]  # a chunk is split to fill each batch (times of earlier batches are not met again)
