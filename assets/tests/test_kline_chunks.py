@@ -156,9 +156,5 @@ def test_a_chunk_that_repeats_a_time_is_batched_row_by_row_and_the_repeat_reject
     assert len(batch) == 12 and batch[first[4][0]][POSITION] == 12  # the later row is kept
     assert [(r.line, list(r.errors)) for r in rejections] == [(5, ["candle_time"])]
     sizes = [len(b) for b in _batches(iter([first, second]), size=4, rejected=[])]
-    assert sizes == [
-        4,
-        4,
-        4,
-        1,
-    ]  # a chunk is split to fill each batch (times of earlier batches are not met again)
+    # A chunk is split to fill each batch (a time of an earlier batch is not looked for again).
+    assert sizes == [4, 4, 4, 1]
