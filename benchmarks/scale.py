@@ -19,37 +19,17 @@ Everything it creates is deleted at the end unless `--keep` (then a rerun reuses
 """
 
 import argparse
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cryptopredict.settings")
-# Production-like: DEBUG off (no query log), no throttling or TLS redirects for the test client.
-os.environ.update(
-    DEBUG="false",
-    SECRET_KEY=os.environ.get("SECRET_KEY", "benchmark-only-key-" + "x" * 40),
-    ALLOWED_HOSTS="testserver",
-    SECURE_SSL_REDIRECT="false",
-    SESSION_COOKIE_SECURE="false",
-    CSRF_COOKIE_SECURE="false",
-    THROTTLE_RATE_FREE="100000000/min",
-)
+from production_like import django_setup  # benchmarks/ is on sys.path
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-
-# Serve the admin's static files without a collectstatic manifest (DEBUG is off here).
-settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# No throttling of the test client.
+django_setup(THROTTLE_RATE_FREE="100000000/min")
 
 from django.test.utils import setup_test_environment  # noqa: E402
 
