@@ -39,3 +39,32 @@ def argon2(settings):
     from cryptopredict import settings as project_settings
 
     settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def _candle_partitions_dropped(request):
+    """Drop the candle partitions a transactional test committed (an import makes its months'
+    partitions), as its rows are flushed: the next test finds the partitions the migration made."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    if not transactional or connection.vendor != "postgresql":
+        yield
+        return
+    from assets.models import PriceData, PriceDataArchive
+    from assets.selectors import candle_partitions
+    from assets.services.partitions import month_forget
+
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    models = (PriceData, PriceDataArchive)
+    with blocker.unblock():
+        before = {p.name for model in models for p in candle_partitions(model=model)}
+    yield
+    with blocker.unblock(), connection.cursor() as cursor:
+        for model in models:
+            for partition in candle_partitions(model=model):
+                if partition.name not in before:
+                    cursor.execute(f"DROP TABLE {partition.name}")
+                    month_forget(model=model, month=partition.start)

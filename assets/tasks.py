@@ -3,7 +3,12 @@
 from celery import shared_task
 
 from .services.deletion import asset_deletion_run
-from .services.partitions import MONTHS_AHEAD, candle_partitions_create
+from .services.partitions import (
+    MONTHS_AHEAD,
+    PARTITIONED,
+    candle_partitions_create,
+    parent_statistics_refresh,
+)
 
 
 @shared_task(name="assets.delete_asset")
@@ -15,5 +20,9 @@ def asset_deletion_task(deletion_id: int) -> str | None:
 
 @shared_task(name="assets.create_partitions", soft_time_limit=1500, time_limit=1800)
 def candle_partitions_task(months_ahead: int = MONTHS_AHEAD) -> list[str]:
-    """Daily: create the coming months' candle partitions; return the names created."""
-    return candle_partitions_create(months_ahead=months_ahead)
+    """Daily: create the coming months' candle partitions (return the names created) and refresh
+    the partitioned tables' own statistics where their partitions changed (imports leave them)."""
+    created = candle_partitions_create(months_ahead=months_ahead)
+    for model in PARTITIONED:
+        parent_statistics_refresh(model=model)
+    return created

@@ -10,7 +10,7 @@ from cryptopredict.timeframes import timeframe_check
 
 from ..models import PriceData, PriceDataArchive
 from ..selectors import CandlePartition, candle_partitions
-from .partitions import MONTH_CHECK, month_partition_ensure, partition_name, table_columns
+from .partitions import MONTH_CHECK, month_forget, month_partition_ensure, partition_name, table_columns
 from .results import Progress
 
 UNIQUE = ("asset_id", "timeframe", "candle_time")
@@ -106,6 +106,7 @@ def _partition_archive(partition: CandlePartition) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         cursor.execute(f"ALTER TABLE price_data DETACH PARTITION {partition.name}")
+        month_forget(model=PriceData, month=partition.start)
         cursor.execute(f"SELECT count(*) FROM {partition.name}")
         [count] = cursor.fetchone()
         if not (count and _partition_attach(cursor, partition)):

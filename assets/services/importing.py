@@ -2,18 +2,21 @@
 
 import gc
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from django.db import connections, router
+
+from cryptopredict import statistics as planner
 from cryptopredict.choices import TIMEFRAME_DELTAS
 from cryptopredict.imports import ImportResult
-from cryptopredict.statistics import statistics_gather
 from cryptopredict.timeframes import next_time
 
 from ..importers import ImportFormatError, read_candles
 from ..models import Asset, PriceData
+from ..selectors import candle_partitions
 from .results import Progress, RejectLog
 from .writing import BATCH_SIZE, candles_upsert
 
@@ -85,6 +88,61 @@ class _GapTracker:
             report.gaps.append(gap)
 
 
+class _PartitionStatistics:
+    """Gather the statistics of the price_data partitions an import writes, once it has written
+    BULK_ROWS candles (statistics_gather's rule).
+
+    Only those partitions: `ANALYZE price_data` would analyse every partition of the table, the
+    months the import did not touch too (PostgreSQL 15 has no ANALYZE ONLY for the parent's own
+    statistics, which the daily partition task keeps: partitions.parent_statistics_refresh).
+    A month's partition is analysed in the background (a connection of its own) as soon as a
+    batch holds none of its candles (the file has moved past it), the rest at the end: the import
+    waits for the last months only. Inside a transaction (a dry run) the batches are not
+    committed, so another connection would see none of them: all at the end, on this one.
+    Not partitioned (SQLite): the table, as statistics_gather does.
+    """
+
+    def __init__(self, *, background: bool = True):
+        self.using = router.db_for_write(PriceData)
+        connection = connections[self.using]
+        self.partitioned = connection.vendor == "postgresql"
+        background = background and self.partitioned and not connection.in_atomic_block
+        self.analyzer = planner.BackgroundAnalyzer(using=self.using) if background else None
+        self.rows = 0
+        self.pending: set[datetime] = set()  # months written, not analysed yet
+
+    def __call__(self, months: list[datetime], rows: int) -> None:
+        left = self.pending.difference(months)
+        if rows:
+            self.rows += rows
+            self.pending.update(months)
+        if self.analyzer is not None and left and self.rows >= planner.BULK_ROWS:
+            self.pending -= left
+            for table in self._tables(left):
+                self.analyzer.add(table)
+
+    def _tables(self, months: set[datetime]) -> list[str]:
+        """Return the partitions holding `months` (the DEFAULT one for a month without its own)."""
+        partitions = candle_partitions(model=PriceData)
+        names = {p.start: p.name for p in partitions}
+        return sorted({names.get(month, names.get(None)) for month in months} - {None})
+
+    def abandon(self) -> None:
+        """Wait for the background analyses of a failed import (their errors are not its error)."""
+        if self.analyzer is not None:
+            with suppress(Exception):
+                self.analyzer.close()
+
+    def finish(self) -> None:
+        """Wait for the background analyses, then analyse the months written since."""
+        if self.analyzer is not None:
+            self.analyzer.close()
+        if not self.partitioned:
+            planner.statistics_gather(PriceData, rows=self.rows)
+        elif self.rows >= planner.BULK_ROWS and self.pending:
+            planner.tables_analyze(self._tables(self.pending), using=self.using)
+
+
 @contextmanager
 def _gc_paused():
     """Pause the cycle collector: candle rows hold no cycles, and its passes over the millions of
@@ -136,6 +194,9 @@ def candles_import(
     if progress is not None and candles.total:
         progress.total = candles.total
 
+    # With indicators the refresh after the write fills the candles' indicator columns: their
+    # statistics are gathered after it, at the end, not while the import writes.
+    statistics = _PartitionStatistics(background=not indicators)
     try:
         if report.timeframe is None:  # an empty file
             list(candles.rows)
@@ -152,14 +213,19 @@ def candles_import(
                 price_points=report.price_points,
                 indicators=indicators,
                 rejected=report.rejected,
+                partitions=True,
+                on_written=statistics,
             )
+    except BaseException:
+        statistics.abandon()
+        raise
     finally:
         candles.close()
         report.rejected.close()
+    statistics.finish()
     report.inserted, report.updated, report.unchanged = result.inserted, result.updated, result.unchanged
     if indicators:
         report.indicators = result.indicators
-    statistics_gather(PriceData, rows=result.inserted + result.updated)
     # Every row read was rejected (bad or repeated) or written, updated or left unchanged once.
     report.rows_read = result.inserted + result.updated + result.unchanged + len(report.rejected)
     return report

@@ -6,7 +6,10 @@ assets.0008). The daily task and `create_partitions` keep the coming months' par
 and move what landed in a DEFAULT partition into its month's partition.
 """
 
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from django.db import connections, router, transaction
 from django.utils import timezone
@@ -19,6 +22,11 @@ MONTHS_AHEAD = 3
 # the archive) then needs no scan of its rows to prove they belong there.
 MONTH_CHECK = "partition_month"
 PARTITIONED = (PriceData, PriceDataArchive)
+
+# (table, month) of the partitions this process has seen committed: a batch of known months costs
+# no query. Archiving forgets the months it takes from price_data (month_forget); another process's
+# archive run is not seen, and rows of such a month land in the DEFAULT partition as before.
+_known: set[tuple[str, datetime]] = set()
 
 
 def month_start(moment: datetime) -> datetime:
@@ -38,6 +46,47 @@ def partition_name(model, month: datetime) -> str:
 def is_partitioned(model) -> bool:
     """Return whether `model`'s table is partitioned here (PostgreSQL after migration assets.0008)."""
     return bool(candle_partitions(model=model))
+
+
+def months_of(times: Sequence[datetime]) -> list[datetime]:
+    """Return the start of each UTC month that holds one of `times` (sorted, aware), oldest first."""
+    if not times:
+        return []
+    months, month, last = [], month_start(times[0]), times[-1]
+    while month <= last:
+        following = month_next(month)
+        index = bisect_left(times, month)
+        if index < len(times) and times[index] < following:
+            months.append(month)
+        month = following
+    return months
+
+
+def month_partitions_ensure(*, model, months: Iterable[datetime]) -> list[str]:
+    """Make sure `model`'s table has a partition for each of `months`; return the names created.
+
+    Idempotent and safe beside other writers (month_partition_ensure takes turns); a month this
+    process has seen committed costs nothing, the others one catalog query together. Not
+    partitioned (SQLite): nothing to do.
+    """
+    connection = connections[router.db_for_write(model)]
+    table = model._meta.db_table
+    missing = sorted({month for month in months if (table, month) not in _known})
+    if not missing or connection.vendor != "postgresql":
+        return []
+    present = {p.start for p in candle_partitions(model=model)}
+    created = []
+    for month in missing:
+        if month not in present and (name := month_partition_ensure(model=model, month=month)):
+            created.append(name)
+        # Remembered once committed: a partition made in a transaction rolled back is gone again.
+        transaction.on_commit(partial(_known.add, (table, month)), using=connection.alias)
+    return created
+
+
+def month_forget(*, model, month: datetime) -> None:
+    """Forget that `model`'s table has a partition for `month` (it was detached or dropped)."""
+    _known.discard((model._meta.db_table, month))
 
 
 def table_columns(cursor, table: str) -> list[str]:
@@ -129,3 +178,35 @@ def candle_partitions_create(*, months_ahead: int = MONTHS_AHEAD, now: datetime 
             if name:
                 created.append(name)
     return created
+
+
+# Like autovacuum's threshold for a plain table (autovacuum_analyze_scale_factor), which never
+# analyses a partitioned table itself.
+PARENT_CHANGE = 0.1
+
+
+def parent_statistics_refresh(*, model, change: float = PARENT_CHANGE) -> bool:
+    """ANALYZE `model`'s partitioned table when its partitions' rows (by their statistics) differ
+    from the rows it was last analysed at by more than `change`, or it never was; return whether.
+
+    The table's own statistics (the planner's estimates for joins and groupings over all of it)
+    come only from ANALYZE of the table, which on PostgreSQL 15 analyses every partition as well
+    (no ANALYZE ONLY before 18); imports analyse just the partitions they write, so the daily
+    partition task runs this. Not partitioned: nothing to do.
+    """
+    if not is_partitioned(model):
+        return False
+    connection = connections[router.db_for_write(model)]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.reltuples, (SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM"
+            " pg_partition_tree(p.oid) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf)"
+            " FROM pg_class p WHERE p.oid = to_regclass(%s)",
+            [table],
+        )
+        analysed, leaves = cursor.fetchone()
+        if analysed >= 0 and abs(leaves - analysed) <= change * max(analysed, 1):
+            return False
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return True

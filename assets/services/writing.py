@@ -29,6 +29,7 @@ from ..importers import ImportFormatError, KlineChunk
 from ..indicators import indicators_mark_stale, indicators_refresh
 from ..models import INDICATOR_FIELDS, Asset, LatestCandle, PriceData
 from ..signals import candles_written
+from .partitions import month_partitions_ensure, months_of
 from .results import Progress, UpsertResult
 from .validation import (
     CAP_QUANTUM,
@@ -132,6 +133,8 @@ def candles_upsert(
     price_points: bool = False,
     indicators: bool = True,
     rejected=None,
+    partitions: bool = False,
+    on_written: Callable[[list[datetime], int], None] | None = None,
 ) -> UpsertResult:
     """Validate and upsert candles of one asset and timeframe; return what was inserted, updated,
     left unchanged and rejected (with each row's `line`, else `index`, else position).
@@ -153,6 +156,11 @@ def candles_upsert(
 
     `read_ahead=True` parses the next batch in a thread while the database writes the current
     one; only for `rows` that do not touch the database (a file, not a queryset).
+
+    `partitions=True` makes the month partitions of each batch's months before writing it (an
+    import of old candles then lands in its months, not in the DEFAULT partition).
+    `on_written(months, rows)` is called after each batch's transaction with the months the batch
+    holds and the candles it inserted or updated.
     """
     timeframe_check(timeframe)
     result = UpsertResult() if rejected is None else UpsertResult(rejected=rejected)
@@ -161,13 +169,15 @@ def candles_upsert(
     write = batch_write_postgres if copy else batch_write_orm
     # The COPY text is built with the batch, so that read-ahead does all of the Python work.
     prefix = copy_prefix(asset, timeframe, price_points=price_points)
+    monthly = partitions or on_written is not None
 
-    def prepared() -> Iterator[tuple[dict, bytes | None]]:
+    def prepared() -> Iterator[tuple[dict, bytes | None, list[datetime]]]:
         for batch in _batches(clean, size=batch_size, rejected=result.rejected):
             batch = sorted_batch(batch)  # one lock order for every writer: no deadlocks
             if on_batch is not None:
                 on_batch(batch)
-            yield batch, copy_text(batch.values(), prefix) if copy else None
+            months = months_of(list(batch)) if monthly else []
+            yield batch, copy_text(batch.values(), prefix) if copy else None, months
 
     def write_batch(*, batch: dict, text: bytes | None) -> tuple[int, int]:
         # One transaction (write_retrying's): the candles and the indicator watermark together.
@@ -182,8 +192,12 @@ def candles_upsert(
             )
         return inserted, updated
 
-    for batch, text in prefetched(prepared()) if read_ahead else prepared():
+    for batch, text, months in prefetched(prepared()) if read_ahead else prepared():
+        if partitions:  # in a transaction of its own, before the batch's (which it would lock)
+            month_partitions_ensure(model=PriceData, months=months)
         inserted, updated = write_retrying(write_batch, batch=batch, text=text)
+        if on_written is not None:
+            on_written(months, inserted + updated)
         result.inserted += inserted
         result.updated += updated
         result.unchanged += len(batch) - inserted - updated

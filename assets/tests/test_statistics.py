@@ -32,8 +32,11 @@ def test_an_import_of_many_rows_is_analyzed(monkeypatch):
 
     monkeypatch.setattr("cryptopredict.statistics.BULK_ROWS", 10)
     PriceDataFactory.create_batch(5)
-    candles_import(path=KLINES, asset=AssetFactory(symbol="ADABTC2"))
-    assert reltuples("price_data") == 25
+    with CaptureQueriesContext(connection) as queries:
+        candles_import(path=KLINES, asset=AssetFactory(symbol="ADABTC2"))
+    # The partition written, not the whole table: ANALYZE price_data would analyse every partition.
+    assert [q["sql"] for q in queries if q["sql"].startswith("ANALYZE")] == ['ANALYZE "price_data_p202111"']
+    assert reltuples("price_data_p202111") == 20
 
 
 def test_an_archive_run_analyzes_both_tables():
