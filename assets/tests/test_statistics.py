@@ -8,8 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from assets.models import PriceData
 from assets.services.archiving import candles_archive
 from assets.services.importing import candles_import
+from assets.services.partitions import month_start, parent_statistics_refresh, partition_name
+from assets.tasks import candle_partitions_task
 from assets.tests.factories import AssetFactory, PriceDataFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -47,3 +50,21 @@ def test_an_archive_run_analyzes_both_tables():
 
     assert candles_archive(older_than=timedelta(days=365)) == 3
     assert (reltuples("price_data"), reltuples("price_data_archive")) == (1, 3)
+
+
+def test_the_daily_task_analyses_a_partitioned_table_when_its_partitions_grew_by_a_tenth():
+    month = month_start(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE price_data")
+    assert parent_statistics_refresh(model=PriceData) is False  # just analysed
+    asset = AssetFactory()
+    for hour in range(10):
+        PriceDataFactory(asset=asset, timeframe="1h", candle_time=month + timedelta(hours=hour))
+    before = reltuples("price_data")
+    with connection.cursor() as cursor:  # as an import does: its partition only
+        cursor.execute(f"ANALYZE {partition_name(PriceData, month)}")
+    assert reltuples("price_data") == before
+
+    assert candle_partitions_task() == []
+    assert reltuples("price_data") == before + 10
+    assert parent_statistics_refresh(model=PriceData) is False
