@@ -14,8 +14,8 @@ Generates N one-minute candles (a random walk) as a Binance kline CSV, then time
 and prints rows/s, the ratios b/a and b/d and the peak memory of (b) against the targets.
 The candles' months get their partitions of price_data first (as `create_partitions` gives them),
 so both (a) and (b) route rows into monthly partitions. Each timed step starts after a CHECKPOINT,
-so that none pays for the dirty pages and WAL of the step before it. Everything it creates (tables, partitions,
-assets, candles, files) is removed at the end.
+so that none pays for the dirty pages and WAL of the step before it. Everything it creates
+(tables, partitions, assets, candles, files) is removed at the end.
 """
 
 import argparse
