@@ -166,3 +166,45 @@ def test_periods_of_every_fixed_timeframe_are_known():
     assert [TIMEFRAME_DELTAS[tf] for tf in Timeframe.values if tf in TIMEFRAME_DELTAS] == sorted(
         TIMEFRAME_DELTAS.values()
     )
+
+
+def test_a_series_missing_beside_other_assets_of_its_timeframe_has_no_row_and_hides_none():
+    # The view's probe lands on a neighbouring series' row for a missing series (PostgreSQL): that
+    # row must be dropped, and the neighbours' own latest candles kept.
+    lonely, busy, after = (
+        AssetFactory(symbol="LONE"),
+        AssetFactory(symbol="BUSY"),
+        AssetFactory(symbol="AFTR"),
+    )
+    candles_upsert(asset=busy, timeframe="1m", rows=rows(T0, 5, timedelta(minutes=1)), indicators=False)
+    candles_upsert(asset=after, timeframe="1m", rows=rows(T0, 3, timedelta(minutes=1), 7), indicators=False)
+    candles_upsert(asset=lonely, timeframe="1d", rows=rows(T0, 2, timedelta(days=1)), indicators=False)
+    call_command("refresh_aggregates", stdout=StringIO())
+    assert in_view() == from_price_data()
+    assert not LatestCandle.objects.filter(asset=lonely, timeframe="1m").exists()
+
+
+@pytest.mark.postgres
+def test_the_view_reads_price_data_only_through_the_unique_index():
+    # A series without candles beside others of its timeframe made 0009's view walk every
+    # partition's candle_time index through all of them (25 s at 1.5M candles, per refresh).
+    AssetFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_viewdef('latest_candles'::regclass)")
+        (definition,) = cursor.fetchone()
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny test tables: scan by an index
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {definition}")
+        plan = cursor.fetchone()[0]
+
+    def scans(node):
+        if node.get("Relation Name", "").startswith("price_data"):
+            yield node["Node Type"], node.get("Index Name", "")
+        for child in node.get("Plans", []):
+            yield from scans(child)
+
+    found = list(scans(plan[0]["Plan"]))
+    assert found
+    assert all(
+        kind.startswith("Index") and name.endswith("asset_id_timeframe_candle_time_key")
+        for kind, name in found
+    ), found
