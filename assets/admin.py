@@ -21,7 +21,7 @@ from cryptopredict.resources import resource_for
 
 from .candle_columns import CANDLE_COLUMNS, OHLCV_COLUMNS
 from .models import INDICATOR_FIELDS, Asset, AssetDeletion, IndicatorState, PriceData, PriceDataArchive
-from .selectors import asset_deletion_summary, candle_orderings
+from .selectors import asset_deletion_summary, candle_orderings, candle_table_timeframes
 from .services.deletion import asset_deletion_start
 from .services.validation import candle_errors
 from .services.writing import (
@@ -61,6 +61,10 @@ class CandleAdmin(StreamedExportMixin, BaseAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CandleChangeList
+
+    def timeframes_present(self) -> list[str]:
+        """The timeframe filter's choices (price_data's from the latest-candle view)."""
+        return candle_table_timeframes(model=self.model)
 
     def get_sortable_by(self, request):
         """Offer the sorts an index serves: see `assets.selectors.candle_orderings`."""

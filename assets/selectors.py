@@ -15,7 +15,7 @@ from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from cryptopredict.choices import Timeframe
 
 from .candle_columns import CANDLE_COLUMNS, CANDLE_KEYS, OHLCV_COLUMNS, PRICE_KEYS
-from .models import Asset, PriceData, PriceDataArchive
+from .models import Asset, LatestCandle, PriceData, PriceDataArchive
 
 # What every filter of a candle list keeps in time order: (asset, timeframe, candle_time) for an
 # asset, (timeframe, candle_time) for a timeframe, candle_time itself otherwise.
@@ -197,6 +197,20 @@ def candle_timeframes(*, asset: Asset) -> list[str]:
         checks[f"has_{timeframe}"] = ExpressionWrapper(Exists(live) | Exists(archived), BooleanField())
     row = Asset.objects.filter(pk=asset.pk).values(**checks).first() or {}
     return [timeframe for timeframe in Timeframe.values if row.get(f"has_{timeframe}")]
+
+
+def candle_table_timeframes(*, model) -> list[str]:
+    """Return the timeframes that have candles in `model`'s table, shortest first.
+
+    price_data's are read from `latest_candles` (one row per series: no probe of price_data's
+    partitions; it lags a write by the refresh delay); another table's with one index probe
+    per timeframe.
+    """
+    if model is PriceData:
+        present = set(LatestCandle.objects.order_by().values_list("timeframe", flat=True).distinct())
+    else:
+        present = {tf for tf in Timeframe.values if model._default_manager.filter(timeframe=tf).exists()}
+    return [timeframe for timeframe in Timeframe.values if timeframe in present]
 
 
 def candle_chart_window(*, asset: Asset, timeframe: str, end=None, limit: int) -> dict:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IS_FACETS_VAR, IS_POPUP_VAR, TO_FIELD_VAR
 from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +21,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -380,6 +382,16 @@ class BaseAdmin(ExportMixin, FormattedFieldsMixin, admin.ModelAdmin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def action_checkbox(self, obj):
+        """Return Django's row checkbox, the same HTML without rendering a widget template per row
+        (a third of a 50-row candle page's rendering)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            _("Select this object for an action - {}").format(obj),
+        )
 
     def get_export_resource_classes(self, request):
         return self.resource_classes or [resource_for(self.model)]

@@ -47,16 +47,19 @@ class AutocompleteFilter(admin.RelatedFieldListFilter):
 
 
 class ExistingTimeframeFilter(admin.SimpleListFilter):
-    """Offer only the timeframes present in the table (one index probe per timeframe)."""
+    """Offer only the timeframes present in the table: those the admin's `timeframes_present()`
+    names, else one index probe per timeframe."""
 
     title = "timeframe"
     parameter_name = "timeframe__exact"
 
     def lookups(self, request, model_admin):
-        manager = model_admin.model._default_manager
-        return [
-            (value, label) for value, label in Timeframe.choices if manager.filter(timeframe=value).exists()
-        ]
+        if hasattr(model_admin, "timeframes_present"):
+            present = set(model_admin.timeframes_present())
+        else:
+            manager = model_admin.model._default_manager
+            present = {value for value in Timeframe.values if manager.filter(timeframe=value).exists()}
+        return [(value, label) for value, label in Timeframe.choices if value in present]
 
     def queryset(self, request, queryset):
         return queryset.filter(timeframe=self.value()) if self.value() else queryset

@@ -559,3 +559,35 @@ def test_sector_mapping_admin_keeps_an_assets_weights_within_100(staff_client):
     assert "would sum to 110" in " ".join(response.context["adminform"].form.errors["weight"])
     response = staff_client.post(url(SectorMapping, "add"), {**data, "weight": "30"})
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_row_checkbox_is_djangos_without_its_widget_template():
+    from django import forms
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.utils.html import format_html
+
+    asset = AssetFactory(symbol="B&B", name='<Say "hi">')
+    model_admin = admin.site._registry[type(asset)]
+    label = format_html("Select this object for an action - {}", str(asset))
+    django_s = forms.CheckboxInput(
+        {"class": "action-select", "aria-label": label}, lambda value: False
+    ).render(ACTION_CHECKBOX_NAME, str(asset.pk))
+    assert model_admin.action_checkbox(asset) == django_s
+
+
+@pytest.mark.django_db
+def test_the_candle_timeframe_filter_reads_the_latest_candle_view_in_one_query(staff_client):
+    PriceDataFactory(timeframe=Timeframe.H1)
+    PriceDataFactory(timeframe=Timeframe.D1)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url(PriceData, "changelist"))
+
+    timeframe_filter = next(f for f in response.context["cl"].filter_specs if f.title == "timeframe")
+    assert [value for value, _ in timeframe_filter.lookup_choices] == ["1h", "1d"]
+    timeframe_queries = [
+        q["sql"] for q in queries if "timeframe" in q["sql"] and "price_data" not in q["sql"]
+    ]
+    assert len(timeframe_queries) == 1 and "latest_candles" in timeframe_queries[0]
+    assert not [q["sql"] for q in queries if 'FROM "price_data" WHERE "price_data"."timeframe"' in q["sql"]]
