@@ -231,6 +231,20 @@ class PriceData(Candle):
             # timeframe index (three values) served no query.
             models.Index(fields=["timeframe", "candle_time"], name="idx_price_data_tf_time"),
             models.Index(fields=["volume"], name="idx_price_data_volume"),
+            # One asset's candles of every timeframe in time order (the admin's asset filter and
+            # search, `?asset=`): the unique index orders them only within one timeframe.
+            models.Index(fields=["asset", "candle_time"], name="idx_price_data_asset_time"),
+            # The admin's and the API's yes/no filters, newest first: a rare value would otherwise
+            # walk the candle_time index through every row (2.7 s at 10M for no price point).
+            # Validation moves candles from one side to the other, so both sides are indexed; price
+            # points are the rare side (an exchange's candles are none), so only they are, and
+            # importing exchange candles writes nothing to that index.
+            models.Index(fields=["is_validated", "candle_time"], name="idx_price_data_valid_time"),
+            models.Index(
+                fields=["candle_time"],
+                name="idx_price_data_point_time",
+                condition=models.Q(is_price_point=True),
+            ),
         ]
 
 
@@ -248,7 +262,11 @@ class PriceDataArchive(Candle):
             ),
             *candle_constraints("chk_archive_"),
         ]
-        indexes = [models.Index(fields=["candle_time"], name="idx_price_archive_candle_time")]
+        indexes = [
+            models.Index(fields=["candle_time"], name="idx_price_archive_candle_time"),
+            # As price_data's: a partition archived whole brings its own, which attaching reuses.
+            models.Index(fields=["asset", "candle_time"], name="idx_price_archive_asset_time"),
+        ]
 
 
 class IndicatorState(models.Model):

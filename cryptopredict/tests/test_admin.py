@@ -591,3 +591,52 @@ def test_the_candle_timeframe_filter_reads_the_latest_candle_view_in_one_query(s
     ]
     assert len(timeframe_queries) == 1 and "latest_candles" in timeframe_queries[0]
     assert not [q["sql"] for q in queries if 'FROM "price_data" WHERE "price_data"."timeframe"' in q["sql"]]
+
+
+def plan_indexes(sql: str) -> set[str]:
+    """Return the definitions of the indexes PostgreSQL's plan for `sql` reads (sequential scans
+    and sorts off: the test's tables are tiny, the real ones are not)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+
+        def walk(node):
+            if "Index Name" in node:
+                yield node["Index Name"]
+            for child in node.get("Plans", []):
+                yield from walk(child)
+
+        names = sorted(set(walk(plan[0]["Plan"])))
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = ANY(%s) AND tablename LIKE %s",
+            [names, "price_data%"],
+        )
+        return {row[0].split(" USING ", 1)[1] for row in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "index"),
+    [
+        ({"asset__id__exact": "ASSET"}, "btree (asset_id, candle_time)"),
+        ({"q": "BTC"}, "btree (asset_id, candle_time)"),
+        ({"is_validated__exact": "1"}, "btree (is_validated, candle_time)"),
+        ({"is_price_point__exact": "1"}, "btree (candle_time) WHERE is_price_point"),
+    ],
+)
+def test_filtered_candle_pages_walk_an_index_of_the_filter_not_every_candle(staff_client, params, index):
+    # Walking the candle_time index for one asset's (or a rare flag's) candles read the others'
+    # on the way: 9.9 s for an asset whose candles ended before the others', 2.7 s for no price point.
+    btc = AssetFactory(symbol="BTC")
+    PriceDataFactory(asset=btc)
+    PriceDataFactory()
+    params = {key: btc.pk if value == "ASSET" else value for key, value in params.items()}
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url(PriceData, "changelist"), params)
+    assert response.status_code == 200
+    page = next(q["sql"] for q in queries if q["sql"].startswith('SELECT "price_data"."id"'))
+
+    assert plan_indexes(page) == {index}
