@@ -156,12 +156,13 @@ def test_archiving_a_whole_month_moves_its_partition_and_keeps_every_row():
     assert set(PriceData.objects.values_list("pk", flat=True)) == {recent.pk}
     archived = PriceDataArchive.objects.get(pk=next(iter(march))[0])  # ids stay unique: a pk finds one
     assert archived.archived_at is not None
-    # The archive keeps its own indexes only: price_data's volume and (timeframe, time) ones are dropped.
+    # The archive keeps its own indexes only: price_data's volume, (timeframe, time) and flag
+    # ones are dropped; (asset, time) is the archive's too and stays.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_index WHERE indrelid = 'price_data_archive_p202403'::regclass"
         )
-        assert cursor.fetchone()[0] == 3  # primary key, unique candle, candle_time
+        assert cursor.fetchone()[0] == 4  # primary key, unique candle, candle_time, (asset, candle_time)
 
 
 def test_a_month_the_archive_already_holds_is_copied_and_the_newer_candle_wins():

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import import_module
 
@@ -14,6 +15,7 @@ from ai.models import ModelTrainingJob
 from ai.registry import architecture_get, architecture_names
 from ai.tests.factories import AIModelFactory, ModelTrainingJobFactory
 from assets.models import PriceData
+from assets.services.writing import candles_upsert
 from assets.tests.factories import AssetFactory, PriceDataFactory
 from cryptopredict.admin import ConstraintForm, EstimatedCountPaginator
 from cryptopredict.choices import JobStatus, Timeframe
@@ -623,16 +625,31 @@ def plan_indexes(sql: str) -> set[str]:
     [
         ({"asset__id__exact": "ASSET"}, "btree (asset_id, candle_time)"),
         ({"q": "BTC"}, "btree (asset_id, candle_time)"),
-        ({"is_validated__exact": "1"}, "btree (is_validated, candle_time)"),
         ({"is_price_point__exact": "1"}, "btree (candle_time) WHERE is_price_point"),
     ],
 )
 def test_filtered_candle_pages_walk_an_index_of_the_filter_not_every_candle(staff_client, params, index):
     # Walking the candle_time index for one asset's (or a rare flag's) candles read the others'
     # on the way: 9.9 s for an asset whose candles ended before the others', 2.7 s for no price point.
-    btc = AssetFactory(symbol="BTC")
-    PriceDataFactory(asset=btc)
-    PriceDataFactory()
+    # (The validated filter's index is chosen at 10M, not on tables this small: benchmarks/scale.py.)
+    btc, other = AssetFactory(symbol="BTC"), AssetFactory(symbol="ETH")
+    PriceDataFactory(asset=btc, is_validated=True)
+    # Enough other candles, analysed, that the planner sees the filters select few of them.
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "candle_time": start + timedelta(hours=i),
+            "open": "10",
+            "high": "11",
+            "low": "9",
+            "close": "10",
+            "volume": "1",
+        }
+        for i in range(300)
+    ]
+    candles_upsert(asset=other, timeframe="1h", rows=rows, indicators=False)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE price_data")
     params = {key: btc.pk if value == "ASSET" else value for key, value in params.items()}
     with CaptureQueriesContext(connection) as queries:
         response = staff_client.get(url(PriceData, "changelist"), params)
