@@ -9,7 +9,7 @@ market cap over 7 periods: what losing sectors gave up is split among gaining se
 proportion to their gains. Every figure at t uses candles up to t.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -77,6 +77,11 @@ class RotationContext:
     btc_share_change: pd.Series  # change of BTC's market share over RETURN_WINDOW
     btc: int | None
     eth: int | None
+    # The same figures as numpy arrays, read by row position: a per-snapshot `.loc` / `.at`
+    # on the frames cost most of a run (3 s of 4 for 365 snapshots).
+    position: dict = field(default_factory=dict)  # time -> row of every frame above
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    asset_column: dict[int, int] = field(default_factory=dict)  # asset -> column of asset_return
 
 
 def rotation_context(*, model, job, timeframe: str) -> RotationContext:
@@ -94,6 +99,19 @@ def rotation_context(*, model, job, timeframe: str) -> RotationContext:
         if btc in close
         else pd.Series(np.nan, index=close.index)
     )
+    metrics = rotation_metrics(indices)
+    breadth = altseason_breadth(close, btc)
+    asset_return = close / close.shift(RETURN_WINDOW) - 1
+    # Every frame and series here is on close's index, so one row position reads them all.
+    arrays = {name: metrics[name].to_numpy() for name in ROW_METRICS}
+    arrays |= {
+        "rank": metrics["return"].rank(axis=1, ascending=False, method="min").to_numpy(),
+        "breadth": breadth.to_numpy(),
+        "asset_return": asset_return.to_numpy(),
+        "btc_share_change": btc_share_change.to_numpy(),
+        "market_cap": indices["market_cap"].to_numpy(),
+        "listed": close.notna().sum(axis=1).to_numpy(),
+    }
     return RotationContext(
         model=model,
         job=job,
@@ -101,13 +119,21 @@ def rotation_context(*, model, job, timeframe: str) -> RotationContext:
         weights=weights,
         close=close,
         indices=indices,
-        metrics=rotation_metrics(indices),
-        breadth=altseason_breadth(close, btc),
-        asset_return=close / close.shift(RETURN_WINDOW) - 1,
+        metrics=metrics,
+        breadth=breadth,
+        asset_return=asset_return,
         btc_share_change=btc_share_change,
         btc=btc,
         eth=eth,
+        position={time: row for row, time in enumerate(close.index)},
+        arrays=arrays,
+        asset_column={asset: column for column, asset in enumerate(asset_return.columns)},
     )
+
+
+# The metrics a snapshot's rows read at its time (rotation_metrics' names).
+ROW_METRICS = ("rs_ratio", "rs_momentum", "return", "market_return", "relative_strength", "share",
+               "share_change", "returns")  # fmt: skip
 
 
 def rotation_metrics(indices: dict) -> dict[str, pd.DataFrame]:
@@ -187,14 +213,18 @@ def rotation_phase(
 
 def rotation_flows(share_change: pd.Series, market_cap: float) -> list[dict]:
     """Return flows from sectors that lost market share to those that gained it (pure)."""
-    change = share_change.dropna()
-    gains, losses = change[change > 0], -change[change < 0]
-    total = float(gains.sum())
-    if total < MIN_FLOW_SHARE or losses.empty:
+    return _flows(share_change.index, share_change.to_numpy(dtype=float), market_cap)
+
+
+def _flows(sectors, change: np.ndarray, market_cap: float) -> list[dict]:
+    """Return rotation_flows of the share changes `change` of `sectors` (numpy: once per snapshot)."""
+    gains, losses = change > 0, change < 0  # NaN is neither
+    total = float(change[gains].sum())
+    if total < MIN_FLOW_SHARE or not losses.any():
         return []
     flows = []
-    for source, lost in losses.items():
-        for target, gained in gains.items():
+    for source, lost in zip(sectors[losses], -change[losses], strict=True):
+        for target, gained in zip(sectors[gains], change[gains], strict=True):
             moved = float(lost) * float(gained) / total
             if moved < MIN_FLOW_SHARE:
                 continue
@@ -389,33 +419,33 @@ def rotation_signal(relative_change: float) -> str:
     return RotationSignal.NEUTRAL
 
 
-def _key_assets(context: RotationContext, time, members: dict) -> list[dict]:
-    """Return the sector's five members with the best RETURN_WINDOW return at `time`."""
-    asset_return = context.asset_return
+def _key_assets(context: RotationContext, row: int, members: dict) -> list[dict]:
+    """Return the sector's five members with the best RETURN_WINDOW return at row `row`."""
+    returns = context.arrays["asset_return"][row]
+    column = context.asset_column
     found = (
-        {"asset": int(a), "weight": round(w, 4), "return_30": round(float(asset_return.at[time, a]), 4)}
+        {"asset": int(a), "weight": round(w, 4), "return_30": round(float(returns[column[a]]), 4)}
         for a, w in members.items()
-        if a in asset_return and np.isfinite(asset_return.at[time, a])
+        if a in column and np.isfinite(returns[column[a]])
     )
     return sorted(found, key=lambda item: -item["return_30"])[:5]
 
 
 def _sector_rows(context: RotationContext, time, snapshot_id) -> list[AISectorAnalysis]:
     """Return the (unsaved) analysis of each sector with figures at `time`."""
-    metrics = context.metrics
-    returns = metrics["return"].loc[time]
-    ranks = returns.rank(ascending=False, method="min")
-    share_change = metrics["share_change"].loc[time]
+    row, arrays = context.position[time], context.arrays
+    ratios, momenta, returns = arrays["rs_ratio"][row], arrays["rs_momentum"][row], arrays["return"][row]
+    shares, share_changes, ranks = arrays["share"][row], arrays["share_change"][row], arrays["rank"][row]
+    strengths = arrays["relative_strength"][row]
     rows = []
-    for sector_id in metrics["rs_ratio"].columns:
-        ratio, momentum = metrics["rs_ratio"].at[time, sector_id], metrics["rs_momentum"].at[time, sector_id]
-        sector_return = returns.get(sector_id, np.nan)
+    for column, sector_id in enumerate(context.metrics["rs_ratio"].columns):
+        ratio, momentum, sector_return = ratios[column], momenta[column], returns[column]
         if not (np.isfinite(ratio) and np.isfinite(momentum) and np.isfinite(sector_return)):
             continue
         place = quadrant(ratio, momentum)
         momentum_score = float(np.tanh(5 * sector_return))
         outlook = sector_outlook(place, momentum_score)
-        share, change = metrics["share"].at[time, sector_id], share_change.get(sector_id, np.nan)
+        share, change = shares[column], share_changes[column]
         relative_change = change / share if share and np.isfinite(change) else 0.0
         agree = outlook != Outlook.NEUTRAL and (outlook == Outlook.BULLISH) == (momentum_score > 0)
         rows.append(
@@ -427,11 +457,11 @@ def _sector_rows(context: RotationContext, time, snapshot_id) -> list[AISectorAn
                 analysis_time=time,
                 timeframe=context.timeframe,
                 momentum_score=decimal_fit(momentum_score, 4, -1, 1),
-                relative_strength=decimal_fit(metrics["relative_strength"].at[time, sector_id], 4, digits=10),
-                performance_rank=int(ranks[sector_id]),
+                relative_strength=decimal_fit(strengths[column], 4, digits=10),
+                performance_rank=int(ranks[column]),
                 outlook=outlook,
                 rotation_signal=rotation_signal(relative_change),
-                key_assets=_key_assets(context, time, context.weights[sector_id]),
+                key_assets=_key_assets(context, row, context.weights[sector_id]),
                 summary=f"{place}: RS-ratio {ratio:.1f}, RS-momentum {momentum:.1f}, "
                 f"30d {sector_return:+.1%}",
                 ai_confidence_score=decimal_fit(min(1.0, abs(ratio - 100) / 10), 2, 0, 1),
@@ -448,36 +478,45 @@ def _sector_rows(context: RotationContext, time, snapshot_id) -> list[AISectorAn
     return rows
 
 
+def _ordered(ids: np.ndarray, values: np.ndarray, *, descending: bool) -> list[int]:
+    """Return `ids` ordered by `values`, ties as pandas' Series.sort_values orders them."""
+    if descending:  # pandas reverses, sorts ascending and reverses back
+        return [int(i) for i in ids[::-1][values[::-1].argsort(kind="quicksort")][::-1]]
+    return [int(i) for i in ids[values.argsort(kind="quicksort")]]
+
+
 def _cross_row(context: RotationContext, time, snapshot_id) -> tuple[AICrossSectorAnalysis, list[dict]]:
     """Return the (unsaved) cross-sector analysis at `time` and the flows detected then."""
-    metrics, asset_return, btc, eth = context.metrics, context.asset_return, context.btc, context.eth
-    ratios = metrics["rs_ratio"].loc[time].dropna()
-    momenta = metrics["rs_momentum"].loc[time]
-    places = {s: quadrant(r, momenta.get(s, 100.0)) for s, r in ratios.items()}
-    leading = [
-        int(s) for s in ratios.sort_values(ascending=False).index if places[s] in ("leading", "improving")
-    ]
-    lagging = [int(s) for s in ratios.sort_values().index if places[s] in ("lagging", "weakening")]
-    correlation = metrics["returns"].loc[:time].tail(RS_WINDOW).corr(min_periods=RS_WINDOW // 2)
+    row, arrays, btc, eth = context.position[time], context.arrays, context.btc, context.eth
+    sectors = context.metrics["rs_ratio"].columns
+    ratios = arrays["rs_ratio"][row]
+    known = ~np.isnan(ratios)
+    ids, ratios, momenta = sectors.to_numpy()[known], ratios[known], arrays["rs_momentum"][row][known]
+    places = {s: quadrant(r, m) for s, r, m in zip(ids, ratios, momenta, strict=True)}
+    leading = [s for s in _ordered(ids, ratios, descending=True) if places[s] in ("leading", "improving")]
+    lagging = [s for s in _ordered(ids, ratios, descending=False) if places[s] in ("lagging", "weakening")]
+    returns = context.metrics["returns"]
+    window = returns.iloc[max(0, row + 1 - RS_WINDOW) : row + 1]
+    correlation = window.corr(min_periods=RS_WINDOW // 2).to_numpy()
     matrix = {
-        str(a): {str(b): round(float(v), 4) for b, v in row.items() if np.isfinite(v)}
-        for a, row in correlation.iterrows()
+        str(a): {
+            str(b): round(float(v), 4) for b, v in zip(returns.columns, values, strict=True) if np.isfinite(v)
+        }
+        for a, values in zip(returns.columns, correlation, strict=True)
     }
+    column, asset_return = context.asset_column, arrays["asset_return"][row]
     eth_edge = (
-        asset_return.at[time, eth] - asset_return.at[time, btc]
-        if btc in asset_return and eth in asset_return
-        else np.nan
+        asset_return[column[eth]] - asset_return[column[btc]] if btc in column and eth in column else np.nan
     )
+    breadth, market_return = arrays["breadth"][row], arrays["market_return"][row]
     phase = rotation_phase(
-        market_return=metrics["market_return"].get(time, np.nan),
-        breadth=context.breadth.get(time, np.nan),
-        alt_count=int(context.close.loc[time].notna().sum()) - 1,
+        market_return=market_return,
+        breadth=breadth,
+        alt_count=int(arrays["listed"][row]) - 1,
         eth_edge=eth_edge,
-        btc_share_change=context.btc_share_change.get(time, np.nan),
+        btc_share_change=arrays["btc_share_change"][row],
     )
-    flows = rotation_flows(
-        metrics["share_change"].loc[time], float(context.indices["market_cap"].get(time, np.nan))
-    )
+    flows = _flows(sectors, arrays["share_change"][row], float(arrays["market_cap"][row]))
     cross = AICrossSectorAnalysis(
         metrics_snapshot_id=snapshot_id,
         ai_model=context.model,
@@ -488,14 +527,14 @@ def _cross_row(context: RotationContext, time, snapshot_id) -> tuple[AICrossSect
         leading_sectors=leading,
         lagging_sectors=lagging,
         correlation_matrix=matrix,
-        market_breadth=decimal_fit(context.breadth.get(time, np.nan), 2, 0, 100),
+        market_breadth=decimal_fit(breadth, 2, 0, 100),
         summary=f"{RotationPhase(phase).label}; {len(leading)} sectors leading or improving, "
         f"{len(lagging)} lagging or weakening",
         ai_confidence_score=decimal_fit(abs(len(leading) - len(lagging)) / max(1, len(places)), 2, 0, 1),
         analysis_data={
             "quadrants": {str(s): p for s, p in places.items()},
             "eth_btc_edge_30": None if not np.isfinite(eth_edge) else round(float(eth_edge), 4),
-            "market_return_30": _round(metrics["market_return"].get(time, np.nan)),
+            "market_return_30": _round(market_return),
         },
     )
     return cross, flows
