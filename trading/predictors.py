@@ -363,7 +363,10 @@ class SignalConfluence:
                 sector_values if sector_values is not None else pd.Series(np.nan, index=close.index),
                 configuration,
             ).tail(lookback)
-            for time, row in signals.iterrows():
+            # Plain dicts: a pandas row and a Series.get per signal cost most of a run.
+            regime_ids = regime_ids.to_dict() if regime_ids is not None else None
+            sector_ids = sector_ids.to_dict() if sector_ids is not None else None
+            for time, row in zip(signals.index, signals.to_dict("records"), strict=True):
                 generated = time + step
                 if (asset_id, generated) in existing or not np.isfinite(row["score"]):
                     continue
