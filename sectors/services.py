@@ -150,7 +150,8 @@ def sector_history_build(*, timeframe: str = "1d", since=None) -> int:
             }
         ).loc[keep]
         changes = change[members].loc[keep].to_numpy()
-        for (time, row), day in zip(figures.iterrows(), changes, strict=True):
+        # Plain dicts: a pandas row per day cost most of the build.
+        for time, row, day in zip(figures.index, figures.to_dict("records"), changes, strict=True):
             if not np.isfinite(row["cap"]):
                 continue
             best = sorted(
