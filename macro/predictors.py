@@ -8,6 +8,8 @@ feature at t uses rows up to t; a label at t is known only at t + label_window, 
 only rows whose label window ends by the training cutoff.
 """
 
+import hashlib
+from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -550,14 +552,30 @@ def classifier_fit(
     # Imported here: scikit-learn costs every manage.py command ~1 s of start-up otherwise.
     from sklearn.ensemble import RandomForestClassifier
 
+    parameters = {**DEFAULT_CONFIGURATION["forest"], **(forest or {})}
+    x, y = features.loc[rows, FOREST_FEATURES].to_numpy(), labels.loc[rows].to_numpy()
+    # A seeded forest on the same rows is the same forest: training and then evaluating a model
+    # walk forward over the same folds, and this fit is most of their time.
+    key = hashlib.blake2b(repr(sorted(parameters.items())).encode(), digest_size=16)
+    key.update(np.ascontiguousarray(x, dtype=float).tobytes())
+    key.update("\x1f".join(map(str, y)).encode())
+    key = key.digest()
+    if key in _FITTED:
+        _FITTED.move_to_end(key)
+        return _FITTED[key]
     estimator = RandomForestClassifier(
-        **{**DEFAULT_CONFIGURATION["forest"], **(forest or {})},
-        class_weight="balanced_subsample",
-        n_jobs=1,
-        random_state=SEED,
+        **parameters, class_weight="balanced_subsample", n_jobs=1, random_state=SEED
     )
-    estimator.fit(features.loc[rows, FOREST_FEATURES].to_numpy(), labels.loc[rows].to_numpy())
+    estimator.fit(x, y)
+    _FITTED[key] = estimator
+    while len(_FITTED) > FITTED_KEPT:
+        _FITTED.popitem(last=False)
     return estimator
+
+
+# The forests fitted last in this process, by a digest of their parameters and rows (classifier_fit).
+_FITTED: OrderedDict = OrderedDict()
+FITTED_KEPT = 32  # a walk-forward over the demo's history has 13 folds
 
 
 def classifier_probabilities(estimator, features: pd.DataFrame, columns=FOREST_FEATURES) -> pd.DataFrame:
