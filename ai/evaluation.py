@@ -207,6 +207,17 @@ def _bootstrap_settings(configuration: dict) -> dict:
     return {**BOOTSTRAP, **((configuration or {}).get("bootstrap") or {})}
 
 
+def _bootstrap_draws(settings: dict, n: int) -> dict:
+    """Return bootstrap_difference's settings with its resampling positions, drawn once for every
+    baseline: the same seed draws the same positions, and drawing them was a third of a report."""
+    draws = {
+        "replications": int(settings["replications"]),
+        "block": float(settings["block"]),
+        "seed": int(settings["seed"]),
+    }
+    return draws | {"positions": metrics.stationary_bootstrap_indices(n, **draws)}
+
+
 def comparison_entry(
     *, metric: str, model: float | None, baseline: float | None, interval: dict, margin: float
 ):
@@ -262,15 +273,10 @@ def strategy_report(*, model: AIModel, result: dict, timeframe: str, configurati
         return metrics.sharpe_of_rows(rows, periods)
 
     comparison = {}
+    draws = _bootstrap_draws(settings, len(runs["model"]["returns"]))
     for name in ("buy_and_hold", "sma_200"):
         interval = metrics.bootstrap_difference(
-            sharpe,
-            runs["model"]["returns"],
-            runs[name]["returns"],
-            margin=margin,
-            replications=int(settings["replications"]),
-            block=float(settings["block"]),
-            seed=int(settings["seed"]),
+            sharpe, runs["model"]["returns"], runs[name]["returns"], margin=margin, **draws
         )
         comparison[name] = comparison_entry(
             metric="sharpe_ratio",
@@ -351,6 +357,7 @@ def classification_report(*, model: AIModel, result: dict, timeframe: str, confi
     baseline_figures = {name: classification_figures(truth, labels) for name, labels in baselines.items()}
     model_stack = np.stack([coded(truth), coded(predicted)])
     comparisons = {metric: {} for metric in CLASSIFIER_METRICS}
+    draws = _bootstrap_draws(settings, len(truth))
     for metric, (threshold, rows) in CLASSIFIER_METRICS.items():
         margin = float(thresholds[threshold])
 
@@ -359,13 +366,7 @@ def classification_report(*, model: AIModel, result: dict, timeframe: str, confi
 
         for name, labels in baselines.items():
             interval = metrics.bootstrap_difference(
-                statistic,
-                model_stack,
-                np.stack([coded(truth), coded(labels)]),
-                margin=margin,
-                replications=int(settings["replications"]),
-                block=float(settings["block"]),
-                seed=int(settings["seed"]),
+                statistic, model_stack, np.stack([coded(truth), coded(labels)]), margin=margin, **draws
             )
             comparisons[metric][name] = comparison_entry(
                 metric=metric,

@@ -234,7 +234,15 @@ def sharpe_of_rows(returns: np.ndarray, periods_per_year: float = PERIODS_PER_YE
 
 
 def bootstrap_difference(
-    statistic, model, baseline, *, margin: float, replications: int, block: float, seed: int = 0
+    statistic,
+    model,
+    baseline,
+    *,
+    margin: float,
+    replications: int,
+    block: float,
+    seed: int = 0,
+    positions: np.ndarray | None = None,
 ) -> dict:
     """Return the difference statistic(model) - statistic(baseline) with its 95% interval and p-value.
 
@@ -243,12 +251,14 @@ def bootstrap_difference(
     replication. The interval
     is the percentile interval of the stationary-bootstrap replicates; the p-value is the one-
     sided bootstrap p-value of "the difference is at most `margin`", from replicates centred on
-    the estimate.
+    the estimate. `positions`: the stationary_bootstrap_indices of these settings, when a caller
+    comparing against several baselines has drawn them once.
     """
     model, baseline = np.asarray(model), np.asarray(baseline)
     n = model.shape[-1]
     estimate = float(statistic(model[..., None, :])[0] - statistic(baseline[..., None, :])[0])
-    positions = stationary_bootstrap_indices(n, replications=replications, block=block, seed=seed)
+    if positions is None:
+        positions = stationary_bootstrap_indices(n, replications=replications, block=block, seed=seed)
     replicates = statistic(model[..., positions]) - statistic(baseline[..., positions])
     replicates = replicates[np.isfinite(replicates)]
     if not math.isfinite(estimate) or not len(replicates):
