@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from ai import services
 from ai.models import AIModel
@@ -22,9 +23,19 @@ def run(model, **kwargs):
     return services.prediction_job_execute(job_id=job.pk)
 
 
-@pytest.fixture
-def market():
-    """Real BTC/ETH candles and snapshots, two sectors, a watchlist, and every built-in model."""
+@pytest.fixture(scope="module")
+def market(django_db_setup, django_db_blocker):
+    """Real BTC/ETH candles and snapshots, two sectors, a watchlist, and every built-in model.
+
+    Built once for the module, in a transaction rolled back at its end: every check rolls back
+    what it changed (the first test asserts it), so the tests share it unchanged.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _market()
+        transaction.set_rollback(True)
+
+
+def _market():
     assets = real_market()
     for symbol, name in (("BTC", "Store of value"), ("ETH", "Smart contracts")):
         SectorMappingFactory(asset=assets[symbol], sector=SectorFactory(name=name, slug=name.lower()[:5]),
