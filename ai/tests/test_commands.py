@@ -3,7 +3,7 @@
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command, execute_from_command_line
+from django.core.management import CommandError, ManagementUtility, call_command
 
 from ai.models import AIModel, ModelPredictionJob, ModelTrainingJob
 from ai.tests.factories import ModelPredictionJobFactory, ModelTrainingJobFactory
@@ -57,10 +57,12 @@ def test_bad_arguments_exit_with_code_2(capsys):
     command("register_model", "rules", "1.0", "regime_rules")
     assert refused("run_predictions", "rules", "--parameters", "{oops").returncode == 2
     assert refused("train_model", "rules", "--end", "soon").returncode == 2
-    # argparse's own refusal, as from a shell (manage.py's path; assets' test_import_commands runs
-    # the real process): in-process, since starting Django again was most of this test's time.
+    # argparse's own refusal, as from a shell: manage.py's path after django.setup() (which is not
+    # run again: it would bind the log handlers to this test's captured stderr). In-process, since
+    # starting Django was most of this test's time; assets' test_import_commands runs the process.
+    argv = ["manage.py", "cancel_job", "not-a-number"]
     with pytest.raises(SystemExit) as exited:
-        execute_from_command_line(["manage.py", "cancel_job", "not-a-number"])
+        ManagementUtility(argv).fetch_command("cancel_job").run_from_argv(argv)
     assert exited.value.code == 2 and "invalid int value" in capsys.readouterr().err
 
 
