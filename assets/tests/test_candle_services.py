@@ -236,25 +236,29 @@ DATA_FILES = [
 )
 def test_each_data_file_imports_and_reimports_without_change(path, timeframe, count, first, last, check):
     asset = AssetFactory()
-    report = candles_import(path=path, asset=asset)
+    # The indicators are computed for the small files (one of price points among them), so that
+    # a reimport after their write finds nothing changed; for the large ones they were most of
+    # the time, and parsing and writing are what differ between the files.
+    indicators = count <= 10
+    report = candles_import(path=path, asset=asset, indicators=indicators)
     assert (report.timeframe, report.inserted, report.rejected) == (timeframe, count, [])
     assert (report.first_time, report.last_time) == (first, last)
     candles = stored(asset, timeframe)
     assert candles.count() == count
     assert (candles.first().candle_time, candles.last().candle_time) == (first, last)
     assert exactly(getattr(candles.first(), check[0]), check[1])
-    again = candles_import(path=path, asset=asset)
+    again = candles_import(path=path, asset=asset, indicators=indicators)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, count)
 
 
 def test_gaps_are_reported_not_filled():
     asset = AssetFactory()
-    report = candles_import(path=DEMO / "ADA_BTC-5m.feather", asset=asset)
+    report = candles_import(path=DEMO / "ADA_BTC-5m.feather", asset=asset, indicators=False)
     assert report.missing == 5760 - 5720
     assert len(report.gaps) == 5
     longest = max(report.gaps, key=lambda gap: gap.missing)
     assert longest.missing == 33 and longest.end - longest.start == timedelta(minutes=5 * 32)
-    btc = candles_import(path=DEMO / "coingecko_btc-usd-max.csv", asset=AssetFactory())
+    btc = candles_import(path=DEMO / "coingecko_btc-usd-max.csv", asset=AssetFactory(), indicators=False)
     assert [(g.start, g.missing) for g in btc.gaps] == [(at(2013, 6, 4), 1), (at(2015, 1, 28), 1)]
 
 

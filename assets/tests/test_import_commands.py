@@ -51,7 +51,7 @@ def test_import_candles_prints_a_summary_and_is_idempotent():
 
 def test_import_candles_reports_gaps():
     AssetFactory(symbol="ADABTC")
-    output = run("import_candles", str(DEMO / "ADA_BTC-5m.feather"), "--symbol", "ADABTC")
+    output = run("import_candles", str(DEMO / "ADA_BTC-5m.feather"), "--symbol", "ADABTC", "--no-indicators")
     assert "5 gaps, 40 candles missing:" in output
 
 
@@ -142,7 +142,7 @@ def test_import_assets_command():
 
 def test_resample_candles_command():
     asset = AssetFactory(symbol="ETHBTC")
-    run("import_candles", str(DEMO / "ETH_BTC-5m.feather"), "--symbol", "ETHBTC")
+    run("import_candles", str(DEMO / "ETH_BTC-5m.feather"), "--symbol", "ETHBTC", "--no-indicators")
     assert "dry run, nothing written: ETHBTC 1h: 479 inserted" in run(
         "resample_candles", "--symbol", "ETHBTC", "--from", "5m", "--to", "1h", "--dry-run"
     )
