@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cryptopredict
 SQLITE_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
 PYTEST_ARGS ?=
+# The suite on every core, a test file to a process (module fixtures such as the seeded demo run once).
+XDIST ?= -n auto --dist loadfile
 
 .PHONY: install run test test-postgres test-sqlite lint format postgres bench worker beat browser
 
@@ -46,11 +48,11 @@ format: install
 	$(VENV)/bin/ruff format .
 
 test-postgres: install postgres
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-sqlite: install
 	mkdir -p var
-	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest $(XDIST) -m "not postgres" $(PYTEST_ARGS)
 
 test: lint test-postgres test-sqlite
 

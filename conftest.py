@@ -1,4 +1,5 @@
 import pytest
+from celery.result import _set_task_join_will_block
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -30,6 +31,18 @@ def pytest_collection_modifyitems(config, items):
 def _clear_cache():
     """Start every test with an empty cache: throttle counters must not leak between tests."""
     cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _celery_joins_allowed():
+    """Start every test outside any eager task, as far as Celery's `result.get()` guard knows.
+
+    The guard is one process-wide flag that each eager task sets and restores on the way out; two
+    threads running eager tasks at once (the concurrent-writer tests) can restore each other's
+    value and leave it set, and a later test's `.get()` of an eager result would then refuse.
+    """
+    _set_task_join_will_block(False)
     yield
 
 

@@ -24,6 +24,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection
+from kombu import pools
 
 from cryptopredict.celery import app
 
@@ -46,10 +47,14 @@ def database_url() -> str:
 
 
 def _reset_connections() -> None:
-    """Drop what the app caches from its configuration: queues and routes (amqp), the broker pool."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Drop what the app caches from its configuration: queues and routes (amqp), the broker pools.
+
+    The app's pools are kombu's process-wide ones, keyed by broker URL: closing one and keeping it
+    registered would hand the closed pool to every later eager task of this process, so kombu's
+    `reset` closes and forgets them all.
+    """
+    pools.reset()
+    app._pool = None
     app.__dict__.pop("amqp", None)
 
 
