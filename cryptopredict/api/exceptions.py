@@ -29,14 +29,6 @@ from cryptopredict.constraints import constraint_index, explain
 FIELD_ERRORS_DETAIL = "Invalid input: see the fields named."
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-    def __init__(self, limit: int):
-        super().__init__(f"The request body is larger than {limit} bytes.")
-
-
 # SQLite names the constraint in its message; PostgreSQL's driver reports it in diag.
 SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")

@@ -11,14 +11,22 @@ import json
 import math
 
 from django.conf import settings
-from rest_framework import parsers
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.settings import api_settings
-
-from .exceptions import PayloadTooLarge
 
 # Deeper than any payload of the API (a candle list is 2 levels, a JSON column a few more).
 MAX_DEPTH = 32
+
+
+# Here, not in .exceptions: that module imports rest_framework.views, whose APIView reads
+# DEFAULT_PARSER_CLASSES (this module) as it is defined, a cycle when this module is imported first.
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than {limit} bytes.")
 
 
 def _string_error(text: str) -> str | None:
