@@ -96,6 +96,8 @@ def test_decimal_fit_refuses_what_the_column_cannot_hold():
     assert decimal_fit(-1e6, 4, digits=10) is None
 
 
+# Importing the tasks runs Celery's Django fixup, whose system checks may ask SQLite for its JSON support.
+@pytest.mark.django_db
 def test_beat_schedule_holds_every_app_s_periodic_task():
     """Each app adds its periodic tasks to the one schedule; none replaces another's."""
     from cryptopredict.celery import app
