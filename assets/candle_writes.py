@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
+from itertools import repeat
+from operator import is_
 
 import psycopg
 from django.db import connection, transaction
@@ -116,7 +118,9 @@ def copy_prefix(asset: Asset, timeframe: str, *, price_points: bool = False) -> 
 
 def _texts(values: tuple) -> Iterable[str]:
     """Return the COPY text of each value of a column (NULL for None)."""
-    if None not in values:
+    # By identity: `None in values` compares each Decimal with None, and a Decimal compared with
+    # what is no Decimal asks the numbers ABCs (isinstance), a second per value of the column.
+    if not any(map(is_, values, repeat(None))):
         return map(str, values)
     return [NULL if value is None else str(value) for value in values]
 

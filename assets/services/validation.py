@@ -204,13 +204,13 @@ def klines_clean(cells: list[list[str]], lines: list[int], timeframe: str | None
         ):
             return None
         if min(volumes) > 0 and min(quotes) > 0:  # the usual chunk: a VWAP on every row
-            vwaps = list(map(truediv, quotes, volumes))
+            vwaps = present = list(map(truediv, quotes, volumes))
         else:
             pairs = zip(quotes, volumes, strict=True)
             vwaps = [quote / volume if volume > 0 and quote > 0 else None for quote, volume in pairs]
+            present = [vwap for vwap in vwaps if vwap is not None]
     except InvalidOperation:  # a text that is no number, or a NaN quote volume compared
         return None
-    present = vwaps if None not in vwaps else [vwap for vwap in vwaps if vwap is not None]
     if present and not (min(present) >= PRICE_MIN and max(present) < PRICE_MAX):
         return None
     moments = list(map(EPOCH.__add__, map(timedelta, repeat(0), repeat(0), repeat(0), millis)))
