@@ -125,10 +125,11 @@ def _texts(values: tuple) -> Iterable[str]:
     return [NULL if value is None else str(value) for value in values]
 
 
-def copy_lines(times: Iterable[datetime], columns: Iterable[tuple]) -> list[str]:
+def copy_lines(stamps: Iterable[str], columns: Iterable[tuple]) -> list[str]:
     """Return the COPY lines (without copy_prefix) of rows given column by column: the candle
-    times, then the columns of CANDLE_KEYS after it as values or as their texts already."""
-    return list(map("\t".join, zip(map(datetime.isoformat, times), *map(_texts, columns), strict=True)))
+    times as texts (datetime.isoformat's), then the columns of CANDLE_KEYS after it as values or
+    as their texts already."""
+    return list(map("\t".join, zip(stamps, *map(_texts, columns), strict=True)))
 
 
 def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
@@ -142,7 +143,7 @@ def copy_text(rows: Iterable[tuple], prefix: str) -> bytes:
     if None in lines:
         bare = [row for row in rows if len(row) <= TEXT]
         times, *columns = list(zip(*bare, strict=True))[:POSITION]
-        made = iter(copy_lines(times, columns))
+        made = iter(copy_lines(map(datetime.isoformat, times), columns))
         lines = [next(made) if line is None else line for line in lines]
     return (prefix + f"\n{prefix}".join(lines) + "\n").encode()
 
@@ -182,23 +183,27 @@ def write_retrying(write, **kwargs):
 
 
 def batch_write_postgres(
-    *, asset: Asset, timeframe: str, batch: dict, text: bytes, price_points: bool = False
+    *, asset: Asset, timeframe: str, batch: dict, text: bytes, price_points: bool = False, fresh: bool = False
 ) -> tuple[int, int]:
     """Write one batch; return (inserted, updated). `price_points` is in the COPY text already.
 
     The batch is COPied into the session's staging table and merged with one INSERT ... ON
     CONFLICT DO UPDATE that rewrites only the candles whose values differ. When no candle of the
     asset and timeframe lies in the batch's time range (a first import), it is COPied straight
-    into price_data instead, which is as fast as PostgreSQL loads data.
+    into price_data instead, which is as fast as PostgreSQL loads data. `fresh` (the batch
+    before was all new) tries that COPY without looking first: a candle that exists makes it
+    fail, written nothing, and the merge follows.
     """
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM price_data WHERE asset_id = %s AND timeframe = %s "
-            "AND candle_time BETWEEN %s AND %s)",
-            (asset.pk, timeframe, min(batch), max(batch)),
-        )
-        if not cursor.fetchone()[0] and copy_direct(cursor, text):
+        if not fresh:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM price_data WHERE asset_id = %s AND timeframe = %s "
+                "AND candle_time BETWEEN %s AND %s)",
+                (asset.pk, timeframe, min(batch), max(batch)),
+            )
+            fresh = not cursor.fetchone()[0]
+        if fresh and copy_direct(cursor, text):
             return len(batch), 0
         cursor.execute(STAGE_CREATE)
         cursor.execute("TRUNCATE candle_stage")
@@ -236,9 +241,10 @@ def stored_same(stored, new, *, exact: bool) -> bool:
 
 
 def batch_write_orm(
-    *, asset: Asset, timeframe: str, batch: dict, text=None, price_points: bool = False
+    *, asset: Asset, timeframe: str, batch: dict, text=None, price_points: bool = False, fresh: bool = False
 ) -> tuple[int, int]:
-    """Upsert one batch with bulk_create(update_conflicts=True), skipping unchanged candles."""
+    """Upsert one batch with bulk_create(update_conflicts=True), skipping unchanged candles
+    (`fresh` is batch_write_postgres's hint: the unchanged ones are found by reading anyway)."""
     fields = [*VALUE_COLUMNS.values(), "is_price_point"]
     existing = {
         values[0]: values[1:]

@@ -83,22 +83,39 @@ def _row_add(batch: dict, row: tuple, rejected: list[Rejection]) -> None:
     batch[row[0]] = row
 
 
-def _batches(rows: Iterator[tuple | list], *, size: int, rejected: list[Rejection]) -> Iterator[dict]:
-    """Yield dicts candle_time -> row of up to `size` rows; a repeated time keeps the last row.
+def batch_sizes(size: int) -> Iterator[int]:
+    """Yield the sizes of an upsert's batches: FIRST_BATCH rows, twice as many each time up to
+    `size`, then `size`.
 
-    The first is FIRST_BATCH rows at most, so that the database starts writing while the rest is
-    read (with read-ahead): an import's time is then its database's plus one small batch. A chunk
+    With read-ahead the database starts on a small first batch while the next is parsed; as
+    parsing is more than twice as fast as writing, each batch is ready before its predecessor
+    is written, so the database never waits (one jump from 5,000 to 50,000 rows left it idle
+    for the parse of the second batch, 0.45 s).
+    """
+    full = min(size, FIRST_BATCH)
+    while True:
+        yield full
+        full = min(size, full * 2)
+
+
+def _batches(rows: Iterator[tuple | list], *, size: int, rejected: list[Rejection]) -> Iterator[dict]:
+    """Yield dicts candle_time -> row of up to `size` rows (batch_sizes); a repeated time keeps
+    the last row.
+
+    The first batches are small, so that the database starts writing while the rest is read
+    (with read-ahead): an import's time is then its database's plus one small batch. A chunk
     (a list of rows) whose times are all new joins the batch at once, not row by row.
     """
     batch: dict[datetime, tuple] = {}
-    full = min(size, FIRST_BATCH)
+    sizes = batch_sizes(size)
+    full = next(sizes)
     try:
         for row in rows:
             if row.__class__ is not list:
                 _row_add(batch, row, rejected)
                 if len(batch) >= full:
                     yield batch
-                    batch, full = {}, size
+                    batch, full = {}, next(sizes)
                 continue
             while row:
                 room = full - len(batch)
@@ -111,7 +128,7 @@ def _batches(rows: Iterator[tuple | list], *, size: int, rejected: list[Rejectio
                         _row_add(batch, one, rejected)
                 if len(batch) >= full:
                     yield batch
-                    batch, full = {}, size
+                    batch, full = {}, next(sizes)
     except ImportFormatError:
         if batch:  # a file damaged midway: keep the good rows read before the damage
             yield batch
@@ -179,10 +196,10 @@ def candles_upsert(
             months = months_of(list(batch)) if monthly else []
             yield batch, copy_text(batch.values(), prefix) if copy else None, months
 
-    def write_batch(*, batch: dict, text: bytes | None) -> tuple[int, int]:
+    def write_batch(*, batch: dict, text: bytes | None, fresh: bool) -> tuple[int, int]:
         # One transaction (write_retrying's): the candles and the indicator watermark together.
         inserted, updated = write(
-            asset=asset, timeframe=timeframe, batch=batch, text=text, price_points=price_points
+            asset=asset, timeframe=timeframe, batch=batch, text=text, price_points=price_points, fresh=fresh
         )
         if inserted or updated:
             indicators_mark_stale(asset_id=asset.pk, timeframe=timeframe, start=min(batch), end=max(batch))
@@ -192,10 +209,12 @@ def candles_upsert(
             )
         return inserted, updated
 
+    fresh = False  # whether the last batch was all new candles: the next one most likely is too
     for batch, text, months in prefetched(prepared()) if read_ahead else prepared():
         if partitions:  # in a transaction of its own, before the batch's (which it would lock)
             month_partitions_ensure(model=PriceData, months=months)
-        inserted, updated = write_retrying(write_batch, batch=batch, text=text)
+        inserted, updated = write_retrying(write_batch, batch=batch, text=text, fresh=fresh)
+        fresh = inserted == len(batch)
         if on_written is not None:
             on_written(months, inserted + updated)
         result.inserted += inserted

@@ -2,11 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
 
+from assets import candle_writes
 from assets.candle_writes import copy_direct, copy_prefix, copy_text
 from assets.importers import ImportFormatError, TimeframeMismatch
 from assets.models import Asset, PriceData
@@ -14,7 +16,7 @@ from assets.services.asset_import import assets_import
 from assets.services.importing import candles_import
 from assets.services.resampling import candles_resample
 from assets.services.validation import candle_errors
-from assets.services.writing import candles_upsert
+from assets.services.writing import batch_sizes, candles_upsert
 from assets.tests.factories import AssetFactory, PriceDataFactory
 
 pytestmark = pytest.mark.django_db
@@ -453,3 +455,24 @@ def test_direct_copy_backs_off_when_a_candle_appeared_meanwhile():
         cursor.execute("SELECT 1")
         assert copy_direct(cursor, copy_text(rows, copy_prefix(asset, "1m"))) is False
     assert list(stored(asset, "1m").values_list("candle_time", flat=True)) == [T0 + timedelta(minutes=1)]
+
+
+def test_batches_start_small_and_double_up_to_the_batch_size():
+    assert list(islice(batch_sizes(50_000), 6)) == [5_000, 10_000, 20_000, 40_000, 50_000, 50_000]
+    assert list(islice(batch_sizes(3), 3)) == [3, 3, 3]
+
+
+@pytest.mark.postgres
+def test_a_batch_after_a_new_one_is_copied_without_looking_and_merged_when_a_candle_exists(monkeypatch):
+    """After an all-new batch the next is COPied at once: a stored candle in it sends it to the merge."""
+    asset = AssetFactory()
+    candles_upsert(asset=asset, timeframe="1m", rows=[candle(6, close="11.5")])
+    copies = []
+    monkeypatch.setattr(candle_writes, "copy_direct", lambda *a: copies.append(copy_direct(*a)) or copies[-1])
+
+    result = candles_upsert(asset=asset, timeframe="1m", rows=[candle(i) for i in range(10)], batch_size=4)
+
+    # 0-3 after finding the range empty; 4-7 straight away, refused for minute 6; 8-9 after looking.
+    assert copies == [True, False, True]
+    assert (result.inserted, result.updated, result.unchanged) == (9, 1, 0)
+    assert [row.close_price for row in stored(asset, "1m")] == [Decimal("11")] * 10

@@ -1,5 +1,7 @@
 """Binance kline CSVs checked a chunk at once: the same candles and rejections as row by row."""
 
+import csv
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,7 +13,7 @@ from assets.candle_writes import POSITION, TEXT, copy_text, stored_same
 from assets.importers import KlineChunk, read_candles
 from assets.models import PriceData
 from assets.services.importing import candles_import
-from assets.services.validation import _candle_fast, klines_clean
+from assets.services.validation import _candle_fast, _utc_times, klines_clean
 from assets.services.writing import _batches, _clean_rows
 from assets.tests.factories import AssetFactory
 
@@ -158,3 +160,40 @@ def test_a_chunk_that_repeats_a_time_is_batched_row_by_row_and_the_repeat_reject
     sizes = [len(b) for b in _batches(iter([first, second]), size=4, rejected=[])]
     # A chunk is split to fill each batch (a time of an earlier batch is not looked for again).
     assert sizes == [4, 4, 4, 1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ["1,2,3\n", "4,5,6\n"],
+        ["1,2,3\r\n", "4,5,6\r\n"],
+        ["1,2,3\n", "4,5,6"],  # the file's last line has no newline
+        ["1,2 ,3\n", " 4,,6\n"],
+    ],
+)
+def test_lines_without_quotes_are_split_as_csv_reads_them(text):
+    assert importers._split_rows(text, ",") == list(csv.reader(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ['1,"2,5",3\n', "4,5,6\n"],  # a quoted delimiter
+        ["1,2,3\n", "\n", "4,5,6\n"],  # an empty line, which csv.reader skips
+        ["1,2\r3\n"],  # a carriage return alone
+        ["1,2,\x003\n"],
+        ["1,2,3\r\n", "\r\n"],
+    ],
+)
+def test_lines_split_differently_from_csv_are_left_to_csv_reader(text):
+    assert importers._split_rows(text, ",") is None
+
+
+def test_utc_times_are_the_datetimes_and_isoformat_of_epoch_milliseconds():
+    rng = random.Random(7)
+    whole = [rng.randrange(0, 4_102_444_800) * 1000 for _ in range(5_000)] + [0, 86_399_000, 951_782_400_000]
+    for millis in (whole, [m + rng.randrange(1, 1000) for m in whole]):  # then with milliseconds
+        expected = [datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=m) for m in millis]
+        moments, texts = _utc_times(millis)
+        assert moments == expected and {m.tzinfo for m in moments} == {UTC}
+        assert texts == [moment.isoformat() for moment in expected]
