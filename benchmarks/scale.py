@@ -138,6 +138,11 @@ def partitions_drop_empty(rows_per_asset: int) -> None:
             month = month_next(month)
 
 
+def minutes_until_now() -> int:
+    """Return the one-minute candles an asset can have from START to now."""
+    return int((datetime.now(UTC) - START) / timedelta(minutes=1))
+
+
 def build(rows: int, assets: int) -> list[Asset]:
     """Import `rows` candles for `assets` new assets; print the ingest rate at 10/50/100% of the load."""
     existing = list(Asset.objects.filter(symbol__regex=LOAD_SYMBOLS).order_by("symbol"))
@@ -146,6 +151,12 @@ def build(rows: int, assets: int) -> list[Asset]:
         print(f"reusing {len(existing)} {PREFIX} assets ({candles:,} candles)")
         return existing
     per_asset = rows // assets
+    end = START + timedelta(minutes=per_asset)
+    if end > datetime.now(UTC):  # the import rejects candles from the future
+        raise SystemExit(
+            f"{per_asset:,} one-minute candles an asset from {START:%Y-%m-%d} run to {end:%Y-%m-%d},"
+            f" after today: use more --assets (at least {-(-rows // minutes_until_now())})"
+        )
     created_partitions = partitions_ensure(per_asset)
     print(f"{len(created_partitions)} monthly partitions of price_data created for the candles", flush=True)
     created, rates, raw_rates = [], [], {}
