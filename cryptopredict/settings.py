@@ -252,7 +252,11 @@ CELERY_BEAT_SCHEDULE = {
     # Writes refresh the aggregate views themselves; this catches up on rows written by SQL around
     # the services, cascades (a sector deleted) and a refresh lost with a broker that was down.
     "refresh-aggregates": {"task": "cryptopredict.refresh_aggregates", "schedule": timedelta(hours=1)},
+    "prune-users": {"task": "users.prune", "schedule": timedelta(days=1)},
 }
+# Activity records, and API sessions after they ended, are deleted daily after these (prune_users).
+USER_ACTIVITY_RETENTION_DAYS = env.int("USER_ACTIVITY_RETENTION_DAYS", default=365)
+USER_SESSION_RETENTION_DAYS = env.int("USER_SESSION_RETENTION_DAYS", default=30)
 # Seconds between a write and the refresh of the aggregate views it changed: the writes of that
 # window share one refresh (cryptopredict.aggregates).
 AGGREGATES_REFRESH_DELAY = env.int("AGGREGATES_REFRESH_DELAY", default=30)

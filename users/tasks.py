@@ -1,9 +1,11 @@
-"""Celery tasks of the users app: mail goes out here, never in the request that asked for it."""
+"""Celery tasks of the users app: mail goes out here, never in the request that asked for it; the
+daily retention."""
 
 import logging
 
 from celery import shared_task
 from django.core.mail import send_mail
+from django.core.management import call_command
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +29,9 @@ def mail_send(self, *, to: str, subject: str, body: str) -> None:
         if self.request.retries >= MAIL_RETRIES:
             logger.exception("Gave up mailing %r after %d attempts", subject, MAIL_RETRIES + 1)
         raise
+
+
+@shared_task(name="users.prune", ignore_result=True)
+def prune() -> None:
+    """Delete old activity records and ended sessions (the prune_users command)."""
+    call_command("prune_users")

@@ -30,6 +30,7 @@ QUEUES = {
     "marketdata.sync_candles": "ingest",
     "marketdata.sync_metrics": "ingest",
     "users.mail_send": "default",
+    "users.prune": "default",
 }
 
 
