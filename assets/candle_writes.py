@@ -218,9 +218,11 @@ def copy_direct(cursor, text: bytes) -> bool:
     """COPY rows straight into price_data; return False, having written nothing, when one of them
     exists already (a writer that got there since the range was found empty)."""
     try:
-        # transaction() is a savepoint here: the batch's transaction is open.
+        # Django's savepoint, not psycopg's transaction(): with no statement run yet in the batch's
+        # transaction, psycopg's would open and commit a transaction of its own, apart from the
+        # batch's watermark and listeners.
         with (
-            cursor.connection.transaction(),
+            transaction.atomic(),
             cursor.copy(f"COPY price_data ({COPY_COLUMNS}) FROM STDIN") as copy,
         ):
             copy.write(text)

@@ -452,7 +452,7 @@ def _split_rows(text: list[str], delimiter: str) -> list[list[str]] | None:
     pieces = blob.split("\n")
     if pieces[-1] == "":
         pieces.pop()
-    if len(pieces) != len(text):
+    if len(pieces) != len(text) or "" in pieces:  # an empty line, "\r\n" after "\n" among them
         return None
     return list(map(str.split, pieces, repeat(delimiter)))
 

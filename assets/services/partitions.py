@@ -74,10 +74,7 @@ def month_partitions_ensure(*, model, months: Iterable[datetime]) -> list[str]:
     missing = sorted({month for month in months if (table, month) not in _known})
     if not missing or connection.vendor != "postgresql":
         return []
-    present = {p.start for p in candle_partitions(model=model)} - {None}
-    # All of them, not just the months asked for: the next batches' months cost no query either.
-    seen = {(table, month) for month in present}
-    transaction.on_commit(partial(_known.update, seen), using=connection.alias)
+    present = {p.start for p in candle_partitions(model=model)}
     created = []
     for month in missing:
         if month not in present and (name := month_partition_ensure(model=model, month=month)):

@@ -11,7 +11,9 @@ from django.db import connection, transaction
 from assets import candle_writes
 from assets.candle_writes import copy_direct, copy_prefix, copy_text
 from assets.importers import ImportFormatError, TimeframeMismatch
+from assets.indicators import indicators_mark_stale
 from assets.models import Asset, PriceData
+from assets.services import writing
 from assets.services.asset_import import assets_import
 from assets.services.importing import candles_import
 from assets.services.resampling import candles_resample
@@ -476,3 +478,23 @@ def test_a_batch_after_a_new_one_is_copied_without_looking_and_merged_when_a_can
     assert copies == [True, False, True]
     assert (result.inserted, result.updated, result.unchanged) == (9, 1, 0)
     assert [row.close_price for row in stored(asset, "1m")] == [Decimal("11")] * 10
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_copied_without_looking_commits_with_its_watermark_or_not_at_all(monkeypatch):
+    asset = AssetFactory()
+    marks = []
+
+    def mark_failing_the_second(**span):
+        marks.append(span)
+        if len(marks) == 2:
+            raise RuntimeError("the watermark failed")
+        indicators_mark_stale(**span)
+
+    monkeypatch.setattr(writing, "indicators_mark_stale", mark_failing_the_second)
+    with pytest.raises(RuntimeError, match="the watermark failed"):
+        candles_upsert(asset=asset, timeframe="1m", rows=[candle(i) for i in range(8)], batch_size=4)
+
+    # The first batch committed; the second, COPied at once after it, went with its transaction.
+    assert stored(asset, "1m").count() == 4

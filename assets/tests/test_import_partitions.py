@@ -161,24 +161,3 @@ def test_a_bulk_import_analyses_the_partitions_it_wrote_as_it_leaves_them(tmp_pa
         'ANALYZE "price_data_p201807"',
         'ANALYZE "price_data_p201808"',
     ]
-
-
-@pytest.mark.django_db
-def test_the_first_look_at_the_partitions_makes_every_present_month_known(
-    django_capture_on_commit_callbacks,
-):
-    made = [datetime(2019, 6, 1, tzinfo=UTC), datetime(2019, 7, 1, tzinfo=UTC)]
-    with django_capture_on_commit_callbacks(execute=True):
-        for month in made:
-            partitions.month_partition_ensure(model=PriceData, month=month)
-    try:
-        for month in made:
-            partitions.month_forget(model=PriceData, month=month)
-        with django_capture_on_commit_callbacks(execute=True):
-            month_partitions_ensure(model=PriceData, months=made[:1])  # one catalog query
-        with CaptureQueriesContext(connection) as queries:
-            assert month_partitions_ensure(model=PriceData, months=made[1:]) == []
-        assert len(queries) == 0
-    finally:
-        for month in made:
-            partitions.month_forget(model=PriceData, month=month)

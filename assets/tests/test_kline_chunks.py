@@ -183,6 +183,7 @@ def test_lines_without_quotes_are_split_as_csv_reads_them(text):
         ["1,2\r3\n"],  # a carriage return alone
         ["1,2,\x003\n"],
         ["1,2,3\r\n", "\r\n"],
+        ["1,2,3\n", "\r\n", "4,5,6\n"],  # an empty line of another line ending
     ],
 )
 def test_lines_split_differently_from_csv_are_left_to_csv_reader(text):

@@ -467,7 +467,8 @@ def password_reset_confirm(*, token: str, password: str, request=None) -> User:
                 "updated_at",
             ]
         )
-        user.sessions.filter(is_active=True).update(is_active=False)
+        # updated_at: when they ended, which their retention counts from (prune_users).
+        user.sessions.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
         activity_record(
             user=user,
             activity_type=ActivityType.AUTH,
