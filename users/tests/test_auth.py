@@ -272,9 +272,13 @@ def test_password_reset_is_single_use_and_always_202(client, user, django_captur
     user.refresh_from_db()
     assert user.reset_password_token == token_digest(token)
     session_token = login(client).data["access_token"]
+    UserSession.objects.filter(user=user).update(updated_at=timezone.now() - timedelta(days=29))
 
     done = client.post(f"{API}auth/password-reset/confirm/", {"token": token, "password": STRONG})
     assert done.status_code == 202
+    # Ended now, which their retention counts from (prune_users), not when last changed.
+    ended = UserSession.objects.get(user=user, is_active=False)
+    assert timezone.now() - ended.updated_at < timedelta(minutes=1)
     assert login(client, password=STRONG).status_code == 200
     assert login(client, password=PASSWORD).status_code == 401
     # Existing sessions end with the old password.
