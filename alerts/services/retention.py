@@ -2,13 +2,11 @@
 
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from alerts.choices import DeliveryStatus
 from alerts.models import AlertFiring, NotificationDelivery
-
-PRUNE_BATCH = 5_000
+from cryptopredict.retention import PRUNE_BATCH, delete_in_batches
 
 
 def firings_prune(*, before: datetime, batch: int = PRUNE_BATCH) -> int:
@@ -21,11 +19,4 @@ def firings_prune(*, before: datetime, batch: int = PRUNE_BATCH) -> int:
         firing=OuterRef("pk"), status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
     )
     old = AlertFiring.objects.filter(fired_at__lt=before).exclude(Exists(open_deliveries))
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            ids = list(old.order_by("pk").values_list("pk", flat=True)[:batch])
-            if not ids:
-                return deleted
-            AlertFiring.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
+    return delete_in_batches(old, batch=batch)

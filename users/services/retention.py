@@ -4,30 +4,15 @@ from datetime import datetime
 from importlib import import_module
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 
+from cryptopredict.retention import PRUNE_BATCH, delete_in_batches
 from users.models import UserActivity, UserSession
-
-PRUNE_BATCH = 5_000
-
-
-def _delete_in_batches(queryset, *, batch: int) -> int:
-    """Delete the rows of `queryset` `batch` at a time, one transaction each, so that a big
-    backlog never holds long locks; return how many were deleted."""
-    model, deleted = queryset.model, 0
-    while True:
-        with transaction.atomic():
-            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
-            if not ids:
-                return deleted
-            model.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
 
 
 def activities_prune(*, before: datetime, batch: int = PRUNE_BATCH) -> int:
     """Delete the activity records written before `before`; return how many."""
-    return _delete_in_batches(UserActivity.objects.filter(created_at__lt=before), batch=batch)
+    return delete_in_batches(UserActivity.objects.filter(created_at__lt=before), batch=batch)
 
 
 def sessions_prune(*, before: datetime, batch: int = PRUNE_BATCH) -> int:
@@ -38,7 +23,7 @@ def sessions_prune(*, before: datetime, batch: int = PRUNE_BATCH) -> int:
         | Q(refresh_expires_at__lt=before)
         | Q(refresh_expires_at__isnull=True, expires_at__lt=before)
     )
-    return _delete_in_batches(UserSession.objects.filter(ended), batch=batch)
+    return delete_in_batches(UserSession.objects.filter(ended), batch=batch)
 
 
 def django_sessions_clear() -> None:
